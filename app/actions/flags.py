@@ -1,0 +1,165 @@
+"""Feature flags as leases in Redis, read by the LLM application under a documented key schema.
+
+`{prefix}{name}` holds the plain value (with a TTL as safety net),
+`{prefix}{name}:leases` the bookkeeping, and every change is published on
+`{prefix}changes`. All updates run in one Lua script (flags.lua) so that
+replicas never interleave; see README "Flag key schema".
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from importlib.resources import files
+from typing import Any
+
+import msgspec
+from redis.asyncio import Redis
+
+NAME = re.compile(r"[a-z0-9_.-]+")
+PAUSED_FLAG = "autonomic.paused"
+TRUTHY = frozenset({"1", "true", "yes", "on"})
+_SCRIPT = files("app.actions").joinpath("flags.lua").read_text()
+
+
+class InvalidFlagName(ValueError):
+    """A flag name outside `[a-z0-9_.-]+`."""
+
+
+def check_name(name: str) -> str:
+    """Return `name` if it is a valid flag name, else raise InvalidFlagName."""
+    if not isinstance(name, str) or not NAME.fullmatch(name) or len(name) > 200:
+        raise InvalidFlagName(f"invalid flag name {name!r}: use [a-z0-9_.-]+ (max 200)")
+    return name
+
+
+def encode_value(value: str | bool | int | float) -> str:
+    """The plain string stored for `value` (booleans as true/false)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float | str):
+        return str(value)
+    raise TypeError(f"flag values are str, bool, int or float, not {type(value).__name__}")
+
+
+@dataclass(frozen=True, slots=True)
+class SetOutcome:
+    """What `FlagStore.set` did: whether the lease was taken, and the effective value after."""
+
+    applied: bool
+    value: str | None
+    expires_at_ms: int | None = None
+    refused_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """One holder's claim on a flag."""
+
+    holder: str
+    value: str
+    expires_at_ms: int
+    set_at_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class FlagState:
+    """A flag with live leases: its value, baseline and holders."""
+
+    name: str
+    value: str | None
+    baseline: str | None
+    baseline_absent: bool
+    leases: list[Lease]
+
+
+class FlagStore:
+    """Lease-based flag updates over one Redis client."""
+
+    def __init__(self, redis: Redis, *, prefix: str, namespace: str, grace_s: float) -> None:
+        self.redis = redis
+        self.prefix = prefix
+        self.namespace = namespace
+        self.grace_ms = int(grace_s * 1000)
+        self._script = redis.register_script(_SCRIPT)
+
+    async def _run(self, op: str, *args: str | int, now_ms: int | None = None) -> Any:
+        argv = [op, self.prefix, self.namespace, self.grace_ms, now_ms or 0, *args]
+        return await self._script(keys=[], args=argv)
+
+    async def get(self, name: str) -> str | None:
+        """The effective value of `name` (None when absent)."""
+        value: str | None = await self.redis.get(self.prefix + check_name(name))
+        return value
+
+    async def paused(self) -> bool:
+        """True while the kill switch flag `autonomic.paused` is set to a truthy value."""
+        value = await self.get(PAUSED_FLAG)
+        return value is not None and value.strip().lower() in TRUTHY
+
+    async def set(
+        self,
+        name: str,
+        value: str,
+        *,
+        ttl_s: float,
+        holder: str,
+        tombstone: str = "",
+        now_ms: int | None = None,
+    ) -> SetOutcome:
+        """Take (or renew) `holder`'s lease on `name`; refused if `tombstone` exists."""
+        check_name(name)
+        ttl_ms = max(1, int(ttl_s * 1000))
+        reply = await self._run("set", name, holder, value, ttl_ms, tombstone, now_ms=now_ms)
+        if reply[0] == "refused":
+            return SetOutcome(applied=False, value=None, refused_reason=reply[1])
+        return SetOutcome(applied=True, value=reply[1] or None, expires_at_ms=int(reply[2]))
+
+    async def release(self, name: str, holder: str, *, now_ms: int | None = None) -> str | None:
+        """End `holder`'s lease on `name`; return the effective value after."""
+        reply = await self._run("release", check_name(name), holder, now_ms=now_ms)
+        return reply[1] or None
+
+    async def release_holder(self, holder: str, *, now_ms: int | None = None) -> dict[str, str | None]:
+        """End every lease `holder` has; return each flag's effective value after."""
+        reply = await self._run("release_holder", holder, now_ms=now_ms)
+        return {reply[i]: reply[i + 1] or None for i in range(0, len(reply), 2)}
+
+    async def revert(self, name: str, actor: str, *, now_ms: int | None = None) -> tuple[int, str | None]:
+        """End every lease on `name` now; return (leases ended, value after)."""
+        reply = await self._run("revert", check_name(name), actor, now_ms=now_ms)
+        return int(reply[0]), reply[1] or None
+
+    async def sweep(self, *, now_ms: int | None = None) -> dict[str, str | None]:
+        """End every expired lease; return each touched flag's effective value after."""
+        reply = await self._run("sweep", now_ms=now_ms)
+        return {reply[i]: reply[i + 1] or None for i in range(0, len(reply), 2)}
+
+    async def active(self) -> list[FlagState]:
+        """Every flag with bookkeeping, with its leases (expired ones included until swept)."""
+        names: list[str] = await self.redis.zrange(self.namespace + "leases", 0, -1)
+        if not names:
+            return []
+        pipe = self.redis.pipeline(transaction=False)
+        for name in names:
+            pipe.get(self.prefix + name)
+            pipe.hgetall(self.prefix + name + ":leases")
+        replies = await pipe.execute()
+        states = []
+        for i, name in enumerate(names):
+            value, raw = replies[2 * i], replies[2 * i + 1]
+            base = msgspec.json.decode(raw.pop("~baseline", '{"absent": true}'))
+            leases = []
+            for holder, text in sorted(raw.items()):
+                lease = msgspec.json.decode(text)
+                leases.append(Lease(holder, lease["v"], int(lease["exp"]), int(lease["at"])))
+            states.append(
+                FlagState(
+                    name=name,
+                    value=value,
+                    baseline=base.get("v"),
+                    baseline_absent=bool(base.get("absent")),
+                    leases=sorted(leases, key=lambda lease: -lease.set_at_ms),
+                )
+            )
+        return states

@@ -1,0 +1,1 @@
+"""The runtime: durable queue, workers, dispatch of alerts to playbooks, execution records."""

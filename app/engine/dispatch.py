@@ -1,0 +1,325 @@
+"""Dispatch: turn one alert notification (or manual trigger) into playbook executions.
+
+For a resolved alert the alert's episode is tombstoned and its flag leases are
+released first, then the playbooks declared `on="resolved"|"any"` run. Each
+execution has a deterministic id (event key + playbook), so a redelivered
+entry finds the finished record and does nothing twice; cooldown, dry-run,
+the kill switch, the timeout and retries of TemporaryError are applied here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from pydantic import BaseModel
+from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
+
+from app import metrics, tracing
+from app.actions.flags import FlagStore
+from app.engine.executions import ExecutionStore
+from app.errors import PermanentError, TemporaryError
+from app.keys import Keys
+from app.models import ActionRecord, Alert, Execution, Source, labels_fingerprint
+from app.plugins.context import (
+    Context,
+    FlagActions,
+    NotifyActions,
+    Recorder,
+    SlackActions,
+    SyncProxy,
+)
+from app.plugins.registry import PlaybookSpec, Registry
+from app.settings import Settings
+
+log = structlog.get_logger(__name__)
+RESOLVE_PLAYBOOK = "autonomic.resolve"
+TOMBSTONE_TTL_S = 86400
+_RETRYABLE = (TemporaryError, TimeoutError, RedisConnectionError, RedisTimeoutError)
+_SLACK_PENDING = "Slack is not configured (recorded only)"
+_NOTIFY_PENDING = "HTTP notifications are not configured (recorded only)"
+
+
+def execution_id(event_key: str, playbook: str) -> str:
+    """Deterministic id: the same notification and playbook always map to the same execution."""
+    digest = hashlib.sha256(f"{event_key}\x1f{playbook}".encode()).hexdigest()
+    return f"ex-{digest[:20]}"
+
+
+@dataclass
+class Trigger:
+    """Who asked for a run, and how."""
+
+    source: Source = "alertmanager"
+    actor: str | None = None
+    reason: str | None = None
+    dry_run: bool = False
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What one playbook would do for an alert (simulation)."""
+
+    playbook: str
+    would_run: bool
+    skipped_reason: str | None
+    actions: list[ActionRecord]
+    error: str | None = None
+
+
+class _Retry:
+    """Backoff for TemporaryError: its `delay` if given, else exponential with full jitter."""
+
+    def __init__(self, base: float, cap: float) -> None:
+        self.base, self.cap = base, cap
+
+    def __call__(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, TemporaryError) and exc.delay is not None:
+            return min(max(0.0, exc.delay), self.cap)
+        ceiling = min(self.cap, self.base * 2 ** (state.attempt_number - 1))
+        return random.uniform(ceiling / 2, ceiling)
+
+
+class Dispatcher:
+    """Runs matching playbooks for alerts and records every execution."""
+
+    def __init__(
+        self,
+        *,
+        registry: Registry,
+        redis: Redis,
+        keys: Keys,
+        settings: Settings,
+        flags: FlagStore,
+        executions: ExecutionStore,
+    ) -> None:
+        self.registry = registry
+        self.redis = redis
+        self.keys = keys
+        self.settings = settings
+        self.flags = flags
+        self.executions = executions
+
+    # -- alerts ---------------------------------------------------------------------------
+
+    async def handle(self, alert: Alert, event_key: str, traceparent: str = "") -> list[Execution]:
+        """Process one alert notification; return the executions it produced."""
+        with (
+            structlog.contextvars.bound_contextvars(fingerprint=alert.fingerprint, alertname=alert.name),
+            tracing.span("dispatch", traceparent or None, alert_status=alert.status),
+        ):
+            results: list[Execution] = []
+            if alert.status == "resolved":
+                released = await self._resolve(alert, event_key)
+                if released is not None:
+                    results.append(released)
+            for spec in self.registry.match(alert):
+                results.append(await self.run(spec, alert, event_key, Trigger()))
+            return results
+
+    async def _resolve(self, alert: Alert, event_key: str) -> Execution | None:
+        """Tombstone the episode, then release every lease the alert holds (recorded if any)."""
+        await self.redis.set(
+            self.keys.resolved(alert.fingerprint, alert.starts_at), "1", ex=TOMBSTONE_TTL_S
+        )
+        ex_id = execution_id(event_key, RESOLVE_PLAYBOOK)
+        existing = await self.executions.get(ex_id)
+        if existing is not None and existing.final:
+            return existing
+        execution = Execution(
+            id=ex_id,
+            playbook=RESOLVE_PLAYBOOK,
+            source="system",
+            alert=alert,
+            event_key=event_key,
+            started_at=time.time(),
+            attempts=1,
+        )
+        recorder = Recorder(dry_run=False, paused=await self.flags.paused(), completed={}, persist=None)
+        holder = f"alert:{alert.fingerprint}"
+        if recorder.paused:
+            await recorder.run("flags.release_all", holder, {}, None)
+        else:
+            released = await self.flags.release_holder(holder)
+            for name, value in released.items():
+                await recorder.run(
+                    "flags.release", name, {"holder": holder}, _constant({"effective": value})
+                )
+        if not recorder.records:
+            return None
+        execution.actions = recorder.records
+        return await self._finish(execution, "succeeded")
+
+    # -- playbooks ------------------------------------------------------------------------
+
+    def _context(
+        self, spec: PlaybookSpec, alert: Alert, ex_id: str, recorder: Recorder, trigger: Trigger
+    ) -> Context:
+        params: BaseModel | None = None
+        if spec.params is not None:
+            params = spec.params.model_validate(trigger.params)
+        holder = f"operator:{trigger.actor or 'unknown'}" if trigger.source == "manual" else f"alert:{alert.fingerprint}"
+        tombstone = self.keys.resolved(alert.fingerprint, alert.starts_at) if trigger.source != "manual" else ""
+        return Context(
+            alert=alert,
+            execution_id=ex_id,
+            playbook=spec.name,
+            recorder=recorder,
+            flags=FlagActions(
+                self.flags, recorder, holder=holder, tombstone=tombstone,
+                default_ttl=self.settings.default_flag_ttl,
+            ),
+            slack=SlackActions("slack", recorder, _SLACK_PENDING),
+            notify=NotifyActions("notify", recorder, _NOTIFY_PENDING),
+            params=params,
+        )
+
+    async def _cooldown_blocks(self, spec: PlaybookSpec, alert: Alert, ex_id: str) -> bool:
+        """Take the cooldown slot for (playbook, labels); True if another execution holds it."""
+        if not spec.cooldown:
+            return False
+        key = self.keys.cooldown(spec.name, labels_fingerprint(alert.labels))
+        taken = await self.redis.set(key, ex_id, nx=True, px=int(spec.cooldown * 1000))
+        if taken:
+            return False
+        holder = await self.redis.get(key)
+        return holder != ex_id  # our own slot from an earlier attempt does not block us
+
+    async def run(self, spec: PlaybookSpec, alert: Alert, event_key: str, trigger: Trigger) -> Execution:
+        """Run one playbook for one alert, exactly once per (event, playbook)."""
+        ex_id = execution_id(event_key, spec.name)
+        existing = await self.executions.get(ex_id)
+        if existing is not None and existing.final:
+            return existing
+        execution = existing or Execution(
+            id=ex_id,
+            playbook=spec.name,
+            source=trigger.source,
+            alert=alert,
+            event_key=event_key,
+            dry_run=trigger.dry_run or spec.dry_run or self.settings.dry_run,
+            actor=trigger.actor,
+            reason=trigger.reason,
+            params=trigger.params,
+            started_at=time.time(),
+        )
+        with (
+            structlog.contextvars.bound_contextvars(execution_id=ex_id, playbook=spec.name),
+            tracing.span(f"playbook {spec.name}", playbook=spec.name, execution_id=ex_id),
+        ):
+            execution.trace_id = tracing.current_trace_id()
+            if trigger.source != "manual" and await self._cooldown_blocks(spec, alert, ex_id):
+                execution.skipped_reason = f"cooldown {spec.cooldown:g}s"
+                return await self._finish(execution, "skipped")
+            completed = await self.executions.completed_actions(ex_id)
+            await self.executions.start(execution)
+
+            async def persist(record: ActionRecord) -> None:
+                await self.executions.complete_action(ex_id, record)
+
+            recorder = Recorder(
+                dry_run=execution.dry_run,
+                paused=await self.flags.paused(),
+                completed=completed,
+                persist=persist,
+            )
+            try:
+                ctx = self._context(spec, alert, ex_id, recorder, trigger)
+            except ValueError as exc:
+                execution.error = f"invalid params: {exc}"
+                return await self._finish(execution, "failed")
+            try:
+                await self._attempts(spec, alert, ctx, execution)
+            except Exception as exc:
+                execution.actions = recorder.records
+                execution.error = _describe(exc)
+                log.warning("playbook failed", error=execution.error, attempts=execution.attempts)
+                return await self._finish(execution, "failed")
+            execution.actions = recorder.records
+            return await self._finish(execution, "succeeded")
+
+    async def _attempts(self, spec: PlaybookSpec, alert: Alert, ctx: Context, execution: Execution) -> None:
+        timeout = spec.timeout or self.settings.playbook_timeout
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self.settings.max_attempts),
+            wait=_Retry(self.settings.retry_base_delay, self.settings.retry_max_delay),
+            retry=retry_if_exception_type(_RETRYABLE),
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                execution.attempts += 1
+                ctx.recorder.restart()
+                try:
+                    await asyncio.wait_for(self._call(spec, alert, ctx), timeout)
+                except TemporaryError as exc:
+                    log.info("playbook will retry", error=str(exc), attempt=execution.attempts)
+                    raise
+                except TimeoutError:
+                    raise TimeoutError(f"playbook timed out after {timeout:g}s") from None
+
+    async def _call(self, spec: PlaybookSpec, alert: Alert, ctx: Context) -> None:
+        if spec.is_async:
+            await spec.fn(alert, ctx)
+        else:
+            loop = asyncio.get_running_loop()
+            await asyncio.to_thread(spec.fn, alert, SyncProxy(ctx, loop))
+
+    async def _finish(self, execution: Execution, status: str) -> Execution:
+        execution.status = status  # type: ignore[assignment]
+        execution.finished_at = time.time()
+        await self.executions.finish(execution)
+        metrics.EXECUTIONS.labels(execution.playbook, status).inc()
+        log.info(
+            "execution finished",
+            execution_id=execution.id,
+            status=status,
+            actions=len(execution.actions),
+            dry_run=execution.dry_run,
+        )
+        return execution
+
+    # -- simulation -----------------------------------------------------------------------
+
+    async def plan(self, alert: Alert, params: dict[str, Any] | None = None) -> list[Plan]:
+        """What each matching playbook would do for `alert`; nothing is changed or recorded."""
+        plans = []
+        candidates = self.registry.match(alert)
+        for spec in candidates:
+            blocked = None
+            if spec.cooldown:
+                key = self.keys.cooldown(spec.name, labels_fingerprint(alert.labels))
+                if await self.redis.exists(key):
+                    blocked = f"cooldown {spec.cooldown:g}s"
+            recorder = Recorder(dry_run=True, paused=False, completed={}, persist=None)
+            error = None
+            try:
+                ctx = self._context(spec, alert, "simulation", recorder, Trigger(dry_run=True, params=params or {}))
+                await asyncio.wait_for(self._call(spec, alert, ctx), spec.timeout or self.settings.playbook_timeout)
+            except Exception as exc:
+                error = _describe(exc)
+            plans.append(Plan(spec.name, blocked is None and error is None, blocked, recorder.records, error))
+        return plans
+
+
+def _constant(value: Any) -> Any:
+    async def act() -> Any:
+        return value
+
+    return act
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, TemporaryError | PermanentError | TimeoutError):
+        return str(exc) or type(exc).__name__
+    return f"{type(exc).__name__}: {exc}"

@@ -1,0 +1,81 @@
+"""Execution records in Redis: the latest state by id, finished records in a capped stream,
+and each completed action by index so a re-run skips what already took effect.
+"""
+
+from __future__ import annotations
+
+import msgspec
+from redis.asyncio import Redis
+
+from app.keys import Keys
+from app.models import ActionRecord, Execution
+
+_exec_decoder = msgspec.json.Decoder(Execution)
+_action_decoder = msgspec.json.Decoder(ActionRecord)
+_encoder = msgspec.json.Encoder()
+
+
+class ExecutionStore:
+    """Reads and writes execution records."""
+
+    def __init__(self, redis: Redis, keys: Keys, *, max_len: int, ttl_s: float) -> None:
+        self.redis = redis
+        self.keys = keys
+        self.max_len = max_len
+        self.ttl_s = max(1, int(ttl_s))
+
+    async def get(self, execution_id: str) -> Execution | None:
+        """The latest recorded state of one execution."""
+        raw = await self.redis.get(self.keys.execution(execution_id))
+        return _exec_decoder.decode(raw) if raw else None
+
+    async def start(self, execution: Execution) -> None:
+        """Record that an execution is running."""
+        await self.redis.set(
+            self.keys.execution(execution.id), _encoder.encode(execution), ex=self.ttl_s
+        )
+
+    async def finish(self, execution: Execution) -> None:
+        """Record the final state and append it to the executions stream, atomically."""
+        data = _encoder.encode(execution)
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.set(self.keys.execution(execution.id), data, ex=self.ttl_s)
+        pipe.xadd(
+            self.keys.executions,
+            {"id": execution.id, "record": data},
+            maxlen=self.max_len,
+            approximate=True,
+        )
+        await pipe.execute()
+
+    async def completed_actions(self, execution_id: str) -> dict[int, ActionRecord]:
+        """Actions that already took effect in an earlier attempt, by index."""
+        raw = await self.redis.hgetall(self.keys.actions(execution_id))
+        return {int(k): _action_decoder.decode(v) for k, v in raw.items()}
+
+    async def complete_action(self, execution_id: str, record: ActionRecord) -> None:
+        """Remember that action `record.index` took effect."""
+        key = self.keys.actions(execution_id)
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.hset(key, str(record.index), _encoder.encode(record))
+        pipe.expire(key, self.ttl_s)
+        await pipe.execute()
+
+    async def recent(
+        self, *, limit: int = 50, playbook: str | None = None, status: str | None = None
+    ) -> list[Execution]:
+        """Finished executions, newest first, optionally filtered."""
+        out: list[Execution] = []
+        last = "+"
+        while len(out) < limit:
+            batch = await self.redis.xrevrange(self.keys.executions, max=last, count=max(limit, 100))
+            if not batch:
+                break
+            for _, fields in batch:
+                record = _exec_decoder.decode(fields["record"])
+                if (playbook is None or record.playbook == playbook) and (
+                    status is None or record.status == status
+                ):
+                    out.append(record)
+            last = "(" + batch[-1][0]
+        return out[:limit]

@@ -1,0 +1,194 @@
+"""The durable work queue: a Redis stream read by a consumer group.
+
+Intake deduplicates and appends a whole webhook in one Lua call. Workers read
+with XREADGROUP, keep their in-flight entries fresh with XCLAIM, take over a
+dead consumer's entries with XAUTOCLAIM, and XACK only after the execution is
+recorded. Acknowledged entries are trimmed so the length cap measures backlog.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib.resources import files
+
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+from app.keys import GROUP, Keys
+
+_INTAKE = files("app.engine").joinpath("intake.lua").read_text()
+
+
+class QueueFull(Exception):
+    """The backlog reached `queue_max_len`; intake answers 503 until workers catch up."""
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One queued notification: stream id, event key, alert JSON, trace context, deliveries."""
+
+    id: str
+    key: str
+    alert: str
+    traceparent: str
+    deliveries: int = 1
+
+    @property
+    def fields(self) -> dict[str, str]:
+        """The stream fields, for re-queueing or dead-lettering."""
+        return {"k": self.key, "a": self.alert, "tp": self.traceparent}
+
+
+def _entry(entry_id: str, fields: dict[str, str], deliveries: int = 1) -> Entry:
+    return Entry(entry_id, fields.get("k", ""), fields.get("a", ""), fields.get("tp", ""), deliveries)
+
+
+@dataclass(frozen=True, slots=True)
+class Depth:
+    """Backlog figures: entries not yet delivered, delivered but unacknowledged, oldest age."""
+
+    lag: int
+    pending: int
+    oldest_age_s: float
+
+
+class AlertQueue:
+    """Producer and consumer operations on the alerts stream."""
+
+    def __init__(
+        self, redis: Redis, keys: Keys, *, max_len: int, dedup_ttl_s: float, blocking: Redis | None = None
+    ) -> None:
+        self.redis = redis
+        self.blocking = blocking or redis
+        self.keys = keys
+        self.max_len = max_len
+        self.dedup_ttl_ms = max(1, int(dedup_ttl_s * 1000))
+        self._intake = redis.register_script(_INTAKE)
+
+    async def enqueue(self, items: list[tuple[str, str, str]]) -> tuple[int, int]:
+        """Dedup and append (event key, alert JSON, traceparent) items; return (accepted, duplicates)."""
+        args: list[str | int] = [self.keys.ns, self.dedup_ttl_ms, self.max_len, len(items)]
+        for item in items:
+            args.extend(item)
+        accepted, duplicates = await self._intake(keys=[self.keys.alerts], args=args)
+        if accepted < 0:
+            raise QueueFull(f"queue holds {duplicates} entries (cap {self.max_len})")
+        return int(accepted), int(duplicates)
+
+    async def push(self, key: str, alert: str, traceparent: str = "") -> str:
+        """Append one item without dedup (manual triggers, hand-backs); return its id."""
+        entry_id: str = await self.redis.xadd(self.keys.alerts, {"k": key, "a": alert, "tp": traceparent})
+        return entry_id
+
+    async def ensure_group(self) -> None:
+        """Create the consumer group (and stream) if missing."""
+        try:
+            await self.redis.xgroup_create(self.keys.alerts, GROUP, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    async def read(self, consumer: str, count: int, block_ms: int) -> list[Entry]:
+        """New entries for `consumer`, waiting up to `block_ms` for some."""
+        try:
+            reply = await self.blocking.xreadgroup(
+                GROUP, consumer, {self.keys.alerts: ">"}, count=count, block=block_ms
+            )
+        except ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            await self.ensure_group()  # Redis lost its data (restart without persistence)
+            return []
+        return [_entry(eid, fields) for _, items in reply or [] for eid, fields in items]
+
+    async def claim_stale(self, consumer: str, min_idle_ms: int, count: int) -> list[Entry]:
+        """Take over entries idle longer than `min_idle_ms` (their consumer died)."""
+        try:
+            _, claimed, deleted = await self.redis.xautoclaim(
+                self.keys.alerts, GROUP, consumer, min_idle_time=min_idle_ms, start_id="0-0", count=count
+            )
+        except ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            await self.ensure_group()
+            return []
+        if deleted:  # trimmed away while pending: nothing left to process
+            await self.redis.xack(self.keys.alerts, GROUP, *deleted)
+        claimed = [(eid, fields) for eid, fields in claimed if fields]
+        if not claimed:
+            return []
+        ids = [eid for eid, _ in claimed]
+        info = await self.redis.xpending_range(
+            self.keys.alerts, GROUP, min=ids[0], max=ids[-1], count=len(ids) * 2 + 10
+        )
+        counts = {row["message_id"]: int(row["times_delivered"]) for row in info}
+        return [_entry(eid, fields, counts.get(eid, 1)) for eid, fields in claimed]
+
+    async def touch(self, consumer: str, entry_ids: list[str]) -> None:
+        """Reset the idle time of entries still being worked on, so no one claims them."""
+        if entry_ids:
+            await self.redis.xclaim(
+                self.keys.alerts, GROUP, consumer, min_idle_time=0, message_ids=entry_ids, justid=True
+            )
+
+    async def ack(self, entry_id: str) -> None:
+        """Acknowledge a finished entry."""
+        await self.redis.xack(self.keys.alerts, GROUP, entry_id)
+
+    async def hand_back(self, entry: Entry) -> None:
+        """Re-queue an entry now (shutdown) instead of waiting for the idle timeout."""
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.xadd(self.keys.alerts, entry.fields)
+        pipe.xack(self.keys.alerts, GROUP, entry.id)
+        await pipe.execute()
+
+    async def dead_letter(self, entry: Entry, reason: str, **extra: str) -> None:
+        """Copy an entry to the dead-letter stream with the reason it could not be handled."""
+        await self.redis.xadd(
+            self.keys.dead,
+            {**entry.fields, "id": entry.id, "reason": reason, **extra},
+            maxlen=self.max_len,
+            approximate=True,
+        )
+
+    async def trim_acknowledged(self) -> None:
+        """Drop entries every consumer has acknowledged, so the stream holds only backlog."""
+        try:
+            groups = await self.redis.xinfo_groups(self.keys.alerts)
+        except ResponseError:
+            return
+        group = next((g for g in groups if g["name"] == GROUP), None)
+        if group is None:
+            return
+        summary = await self.redis.xpending(self.keys.alerts, GROUP)
+        if summary["pending"]:
+            min_id = summary["min"]
+        else:
+            last = group["last-delivered-id"]
+            ms, _, seq = last.partition("-")
+            min_id = f"{ms}-{int(seq or 0) + 1}"
+        await self.redis.xtrim(self.keys.alerts, minid=min_id, approximate=False)
+
+    async def depth(self) -> Depth:
+        """Current backlog figures for metrics."""
+        try:
+            groups = await self.redis.xinfo_groups(self.keys.alerts)
+        except ResponseError:
+            return Depth(0, 0, 0.0)
+        group = next((g for g in groups if g["name"] == GROUP), None)
+        if group is None:
+            return Depth(0, 0, 0.0)
+        lag = int(group.get("lag") or 0)
+        pending = int(group.get("pending") or 0)
+        oldest_id = None
+        if pending:
+            summary = await self.redis.xpending(self.keys.alerts, GROUP)
+            oldest_id = summary["min"]
+        elif lag:
+            first = await self.redis.xrange(self.keys.alerts, min=f"({group['last-delivered-id']}", count=1)
+            oldest_id = first[0][0] if first else None
+        age = 0.0
+        if oldest_id:
+            (now_s, now_us) = await self.redis.time()
+            age = max(0.0, now_s + now_us / 1e6 - int(oldest_id.split("-")[0]) / 1000)
+        return Depth(lag, pending, age)

@@ -1,0 +1,192 @@
+"""Workers: consume the alerts stream with a bounded number of concurrent executions.
+
+One reader fetches new entries; a maintenance loop reclaims entries a dead
+consumer left idle (XAUTOCLAIM), keeps this consumer's in-flight entries
+fresh, trims acknowledged entries and refreshes the queue metrics. An entry
+is acknowledged only after its executions are recorded; a failed execution
+copies the entry to the dead-letter stream; an entry delivered more than
+`max_deliveries` times is dead-lettered unprocessed. On shutdown, work still
+running after the grace period is cancelled and handed back to the queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import uuid
+
+import msgspec
+import structlog
+from redis.exceptions import RedisError
+
+from app import metrics
+from app.connection import BLOCK_MS
+from app.engine.dispatch import Dispatcher
+from app.engine.queue import AlertQueue, Entry
+from app.models import Alert
+
+log = structlog.get_logger(__name__)
+_alert_decoder = msgspec.json.Decoder(Alert)
+
+
+def consumer_name() -> str:
+    """A name unique to this process: host, pid and a random suffix."""
+    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+class WorkerPool:
+    """Reads the queue and runs up to `concurrency` entries at a time."""
+
+    def __init__(
+        self,
+        queue: AlertQueue,
+        dispatcher: Dispatcher,
+        *,
+        concurrency: int,
+        claim_idle_s: float,
+        max_deliveries: int,
+        shutdown_grace_s: float,
+        consumer: str | None = None,
+    ) -> None:
+        self.queue = queue
+        self.dispatcher = dispatcher
+        self.concurrency = concurrency
+        self.claim_idle_ms = max(1, int(claim_idle_s * 1000))
+        self.max_deliveries = max_deliveries
+        self.shutdown_grace_s = shutdown_grace_s
+        self.consumer = consumer or consumer_name()
+        self._slots = asyncio.Semaphore(concurrency)
+        self._inflight: dict[str, tuple[Entry, asyncio.Task[None]]] = {}
+        self._stopping = asyncio.Event()
+        self._loops: list[asyncio.Task[None]] = []
+        self._redis_down = False
+
+    async def start(self) -> None:
+        """Start the reader and maintenance loops."""
+        with contextlib.suppress(RedisError):
+            await self.queue.ensure_group()
+        self._loops = [
+            asyncio.create_task(self._reader(), name="autonomic-reader"),
+            asyncio.create_task(self._maintenance(), name="autonomic-maintenance"),
+        ]
+        log.info("workers started", consumer=self.consumer, concurrency=self.concurrency)
+
+    async def stop(self) -> None:
+        """Stop reading; let in-flight work finish within the grace period, hand back the rest."""
+        self._stopping.set()
+        for task in self._loops:
+            task.cancel()
+        await asyncio.gather(*self._loops, return_exceptions=True)
+        tasks = [task for _, task in self._inflight.values()]
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=self.shutdown_grace_s)
+            for entry, task in list(self._inflight.values()):
+                if task in pending:
+                    task.cancel()
+                    with contextlib.suppress(RedisError):
+                        await self.queue.hand_back(entry)
+                        log.info("handed back unfinished entry", entry=entry.id)
+            await asyncio.gather(*pending, return_exceptions=True)
+        log.info("workers stopped", consumer=self.consumer)
+
+    def _redis_error(self, exc: Exception) -> None:
+        if not self._redis_down:
+            log.error("redis unavailable; workers will retry", error=str(exc))
+            self._redis_down = True
+
+    def _redis_ok(self) -> None:
+        if self._redis_down:
+            log.info("redis reachable again")
+            self._redis_down = False
+
+    async def _reader(self) -> None:
+        backoff = 0.1
+        while not self._stopping.is_set():
+            await self._slots.acquire()
+            try:
+                entries = await self.queue.read(self.consumer, self._free(), BLOCK_MS)
+            except (RedisError, OSError) as exc:
+                self._slots.release()
+                self._redis_error(exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            backoff = 0.1
+            self._redis_ok()
+            if not entries:
+                self._slots.release()
+                continue
+            self._spawn(entries[0])
+            for entry in entries[1:]:
+                await self._slots.acquire()
+                self._spawn(entry)
+
+    def _free(self) -> int:
+        # Entries we may take now; Semaphore has no public counter, so count in-flight work.
+        return max(1, self.concurrency - len(self._inflight))
+
+    def _spawn(self, entry: Entry) -> None:
+        task = asyncio.create_task(self._process(entry), name=f"entry-{entry.id}")
+        self._inflight[entry.id] = (entry, task)
+
+    async def _process(self, entry: Entry) -> None:
+        try:
+            await self._handle(entry)
+        except asyncio.CancelledError:
+            raise
+        except (RedisError, OSError) as exc:
+            # Not acknowledged: the entry stays pending and is reclaimed after the idle timeout.
+            self._redis_error(exc)
+        except Exception:
+            log.exception("entry processing crashed", entry=entry.id)
+        finally:
+            self._inflight.pop(entry.id, None)
+            self._slots.release()
+
+    async def _handle(self, entry: Entry) -> None:
+        if entry.deliveries > self.max_deliveries:
+            await self.queue.dead_letter(entry, f"delivered {entry.deliveries} times without finishing")
+            metrics.DEAD_LETTERS.inc()
+            await self.queue.ack(entry.id)
+            log.error("entry dead-lettered after too many deliveries", entry=entry.id)
+            return
+        try:
+            alert = _alert_decoder.decode(entry.alert)
+        except msgspec.ValidationError as exc:
+            await self.queue.dead_letter(entry, f"undecodable entry: {exc}")
+            metrics.DEAD_LETTERS.inc()
+            await self.queue.ack(entry.id)
+            return
+        executions = await self.dispatcher.handle(alert, entry.key, entry.traceparent)
+        failed = [ex for ex in executions if ex.status == "failed"]
+        for ex in failed:
+            await self.queue.dead_letter(
+                entry, ex.error or "failed", playbook=ex.playbook, execution_id=ex.id
+            )
+            metrics.DEAD_LETTERS.inc()
+        await self.queue.ack(entry.id)
+
+    async def _maintenance(self) -> None:
+        interval = max(0.05, min(self.claim_idle_ms / 3000, 5.0))
+        while not self._stopping.is_set():
+            try:
+                await self.queue.touch(self.consumer, list(self._inflight))
+                if len(self._inflight) < self.concurrency:
+                    stale = await self.queue.claim_stale(self.consumer, self.claim_idle_ms, self._free())
+                    for entry in stale:
+                        if entry.id in self._inflight:
+                            continue
+                        log.info("reclaimed entry", entry=entry.id, deliveries=entry.deliveries)
+                        await self._slots.acquire()
+                        self._spawn(entry)
+                await self.queue.trim_acknowledged()
+                depth = await self.queue.depth()
+                metrics.QUEUE_DEPTH.labels("lag").set(depth.lag)
+                metrics.QUEUE_DEPTH.labels("pending").set(depth.pending)
+                metrics.QUEUE_LAG.set(depth.oldest_age_s)
+                self._redis_ok()
+            except (RedisError, OSError) as exc:
+                self._redis_error(exc)
+            await asyncio.sleep(interval)

@@ -1,0 +1,53 @@
+"""Names of every Redis key Autonomic owns, under `AUTONOMIC_REDIS_NAMESPACE`.
+
+Flag keys, which applications read, live under the separate flag prefix and
+are named in app/actions/flags.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+GROUP = "workers"
+
+
+@dataclass(frozen=True, slots=True)
+class Keys:
+    """Key names for one namespace (default `autonomic:`)."""
+
+    ns: str
+
+    @property
+    def alerts(self) -> str:
+        """Stream of accepted alert notifications and manual triggers (the work queue)."""
+        return f"{self.ns}alerts"
+
+    @property
+    def dead(self) -> str:
+        """Dead-letter stream: entries whose execution failed after the last try."""
+        return f"{self.ns}dead"
+
+    @property
+    def executions(self) -> str:
+        """Capped stream of finished execution records, newest last."""
+        return f"{self.ns}executions"
+
+    def execution(self, execution_id: str) -> str:
+        """The latest state of one execution (JSON, with a retention TTL)."""
+        return f"{self.ns}exec:{execution_id}"
+
+    def actions(self, execution_id: str) -> str:
+        """Hash of completed action records of one execution, by action index."""
+        return f"{self.ns}exec:{execution_id}:actions"
+
+    def dedup(self, event_key: str) -> str:
+        """Marker that one (fingerprint, status, startsAt) notification was accepted."""
+        return f"{self.ns}dedup:{event_key}"
+
+    def cooldown(self, playbook: str, labels_fingerprint: str) -> str:
+        """Cooldown marker per (playbook, alert labels)."""
+        return f"{self.ns}cooldown:{playbook}:{labels_fingerprint}"
+
+    def resolved(self, fingerprint: str, starts_at: str) -> str:
+        """Tombstone: this alert episode has resolved, so late firing work takes no lease."""
+        return f"{self.ns}resolved:{fingerprint}:{starts_at}"

@@ -1,0 +1,115 @@
+"""Service settings from the environment (prefix `AUTONOMIC_`), validated by pydantic-settings.
+
+Secrets accept a `*_FILE` variant (`AUTONOMIC_WEBHOOK_TOKEN_FILE=/run/secrets/token`)
+so Kubernetes secrets can be mounted as files; list settings accept commas.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from app.durations import parse_duration
+
+Seconds = Annotated[float, BeforeValidator(parse_duration)]
+CommaList = Annotated[list[str], NoDecode]
+
+_SECRETS = ("webhook_token", "operator_token", "viewer_token")
+
+
+def builtin_playbook_dir() -> Path | None:
+    """The shipped `playbooks/` folder, installed as `app.builtin_playbooks` or in a checkout."""
+    spec = importlib.util.find_spec("app.builtin_playbooks")
+    if spec and spec.submodule_search_locations:
+        for location in spec.submodule_search_locations:
+            if Path(location).is_dir():
+                return Path(location)
+    checkout = Path(__file__).resolve().parent.parent / "playbooks"
+    return checkout if checkout.is_dir() else None
+
+
+class Settings(BaseSettings):
+    """Everything configurable; see README "Settings" for the operator's view."""
+
+    model_config = SettingsConfigDict(env_prefix="AUTONOMIC_", extra="ignore")
+
+    host: str = "0.0.0.0"  # noqa: S104 - a service in a container listens on all interfaces
+    port: int = Field(8080, ge=1, le=65535)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["json", "console"] = "json"
+
+    redis_url: str = "memory://"
+    redis_namespace: str = "autonomic:"
+    redis_timeout: Seconds = 2.0
+    flag_prefix: str = "flags:"
+
+    webhook_token: SecretStr | None = None
+    webhook_token_file: Path | None = None
+    operator_token: SecretStr | None = None
+    operator_token_file: Path | None = None
+    viewer_token: SecretStr | None = None
+    viewer_token_file: Path | None = None
+
+    dry_run: bool = False
+    builtin_playbooks: bool = True
+    playbook_dirs: CommaList = []
+    playbook_entry_points: bool = True
+    playbook_timeout: Seconds = 60.0
+    kube_namespaces: CommaList = []
+
+    max_body_bytes: int = Field(1024 * 1024, ge=1024)
+    dedup_ttl: Seconds = 3600.0
+    queue_max_len: int = Field(200_000, ge=10)
+    workers: int = Field(8, ge=1, le=1024)
+    claim_idle: Seconds = 30.0
+    max_deliveries: int = Field(5, ge=1)
+    max_attempts: int = Field(3, ge=1)
+    retry_base_delay: Seconds = 1.0
+    retry_max_delay: Seconds = 60.0
+    shutdown_grace: Seconds = 20.0
+    executions_max_len: int = Field(10_000, ge=10)
+    execution_ttl: Seconds = 7 * 86400.0
+    lease_grace: Seconds = 60.0
+    default_flag_ttl: Seconds = 3600.0
+
+    @field_validator("playbook_dirs", "kube_namespaces", mode="before")
+    @classmethod
+    def _split_commas(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("redis_namespace", "flag_prefix")
+    @classmethod
+    def _prefix_shape(cls, value: str) -> str:
+        if not value or any(c.isspace() for c in value):
+            raise ValueError("must be non-empty and contain no whitespace")
+        return value
+
+    @model_validator(mode="after")
+    def _read_secret_files(self) -> Settings:
+        for name in _SECRETS:
+            path: Path | None = getattr(self, f"{name}_file")
+            if getattr(self, name) is None and path is not None:
+                try:
+                    text = path.read_text().strip()
+                except OSError as exc:
+                    raise ValueError(f"{name}_file: cannot read {path}: {exc.strerror}") from None
+                if not text:
+                    raise ValueError(f"{name}_file: {path} is empty")
+                setattr(self, name, SecretStr(text))
+        if self.claim_idle <= 0:
+            raise ValueError("claim_idle must be positive")
+        return self
+
+    @cached_property
+    def playbook_paths(self) -> list[Path]:
+        """Directories scanned for playbooks, built-in first."""
+        paths = [Path(p) for p in self.playbook_dirs]
+        builtin = builtin_playbook_dir() if self.builtin_playbooks else None
+        return [builtin, *paths] if builtin else paths

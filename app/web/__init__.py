@@ -1,0 +1,1 @@
+"""HTTP surface: the Alertmanager webhook, the operator API, health and metrics."""

@@ -1,0 +1,206 @@
+"""`/api`: playbooks, flags, executions and simulation for operators (viewer reads, operator writes)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, delete, get, post
+from litestar.exceptions import ClientException, NotFoundException
+from litestar.params import Parameter
+
+from app.actions.flags import InvalidFlagName, check_name
+from app.engine.dispatch import Plan
+from app.engine.runtime import Runtime
+from app.models import ActionRecord, Alert, Execution
+from app.web.auth import operator, reader
+from app.web.webhook import _parse
+
+
+class PlaybookInfo(msgspec.Struct):
+    """A registered playbook as operators see it."""
+
+    name: str
+    match: str
+    on: str
+    cooldown_s: float | None
+    dry_run: bool
+    timeout_s: float | None
+    description: str
+    source: str
+    params_schema: dict[str, Any] | None
+
+
+class LeaseInfo(msgspec.Struct):
+    """One holder's lease on a flag."""
+
+    holder: str
+    value: str
+    set_at: float
+    expires_at: float
+
+
+class FlagInfo(msgspec.Struct):
+    """A flag under mitigation: effective value, what it returns to, who holds it."""
+
+    name: str
+    value: str | None
+    baseline: str | None
+    baseline_absent: bool
+    leases: list[LeaseInfo]
+
+
+class Reverted(msgspec.Struct):
+    """The outcome of an operator revert."""
+
+    flag: str
+    leases_ended: int
+    value: str | None
+    execution_id: str
+
+
+class PlanInfo(msgspec.Struct):
+    """What one playbook would do for one alert."""
+
+    playbook: str
+    would_run: bool
+    skipped_reason: str | None
+    error: str | None
+    actions: list[ActionRecord]
+
+
+class AlertPlan(msgspec.Struct):
+    """The plan for one alert of a simulated payload."""
+
+    alertname: str
+    status: str
+    fingerprint: str
+    playbooks: list[PlanInfo]
+
+
+class Simulation(msgspec.Struct):
+    """A dry-run plan for a whole payload; nothing was changed."""
+
+    alerts: list[AlertPlan]
+
+
+def _plan_info(plan: Plan) -> PlanInfo:
+    return PlanInfo(plan.playbook, plan.would_run, plan.skipped_reason, plan.error, plan.actions)
+
+
+def _runtime(request: Request[Any, Any, Any]) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+class ApiController(Controller):
+    """Operator API."""
+
+    path = "/api"
+    tags = ["api"]
+
+    @get("/playbooks", guards=[reader])
+    async def list_playbooks(self, request: Request[Any, Any, Any]) -> list[PlaybookInfo]:
+        """Every registered playbook with its match rule and options."""
+        return [
+            PlaybookInfo(
+                name=spec.name,
+                match=spec.match,
+                on=spec.on,
+                cooldown_s=spec.cooldown,
+                dry_run=spec.dry_run,
+                timeout_s=spec.timeout,
+                description=spec.description,
+                source=spec.source,
+                params_schema=spec.params.model_json_schema() if spec.params else None,
+            )
+            for spec in _runtime(request).registry
+        ]
+
+    @get("/flags", guards=[reader])
+    async def list_flags(self, request: Request[Any, Any, Any]) -> list[FlagInfo]:
+        """Flags with leases: the active mitigations."""
+        states = await _runtime(request).flags.active()
+        return [
+            FlagInfo(
+                name=s.name,
+                value=s.value,
+                baseline=s.baseline,
+                baseline_absent=s.baseline_absent,
+                leases=[
+                    LeaseInfo(lease.holder, lease.value, lease.set_at_ms / 1000, lease.expires_at_ms / 1000)
+                    for lease in s.leases
+                ],
+            )
+            for s in states
+        ]
+
+    @delete("/flags/{name:str}", guards=[operator], status_code=200)
+    async def revert_flag(
+        self,
+        request: Request[Any, Any, Any],
+        name: str,
+        actor: str = Parameter(header="X-Autonomic-Actor", default="operator", max_length=100),
+    ) -> Reverted:
+        """End every lease on a flag now and restore its baseline (recorded as an execution)."""
+        runtime = _runtime(request)
+        try:
+            check_name(name)
+        except InvalidFlagName as exc:
+            raise ClientException(str(exc)) from None
+        ended, value = await runtime.flags.revert(name, f"operator:{actor}")
+        if ended == 0:
+            raise NotFoundException(f"flag {name!r} has no active lease")
+        now = time.time()
+        execution = Execution(
+            id=f"ex-revert-{name}-{int(now * 1000)}",
+            playbook="autonomic.revert",
+            source="manual",
+            alert=Alert(status="resolved", labels={"flag": name}),
+            status="succeeded",
+            actor=actor,
+            reason="operator revert",
+            attempts=1,
+            actions=[
+                ActionRecord(
+                    index=0, kind="flags.revert", target=name,
+                    params={"leases_ended": ended}, result={"effective": value}, started_at=now,
+                )
+            ],
+            started_at=now,
+            finished_at=now,
+        )
+        await runtime.executions.finish(execution)
+        return Reverted(name, ended, value, execution.id)
+
+    @get("/executions", guards=[reader])
+    async def list_executions(
+        self,
+        request: Request[Any, Any, Any],
+        limit: int = Parameter(default=50, ge=1, le=1000),
+        playbook: str | None = None,
+        status: str | None = None,
+    ) -> list[Execution]:
+        """Finished executions, newest first."""
+        return await _runtime(request).executions.recent(limit=limit, playbook=playbook, status=status)
+
+    @get("/executions/{execution_id:str}", guards=[reader])
+    async def get_execution(self, request: Request[Any, Any, Any], execution_id: str) -> Execution:
+        """One execution with every action it took."""
+        execution = await _runtime(request).executions.get(execution_id)
+        if execution is None:
+            raise NotFoundException(f"no execution {execution_id!r}")
+        return execution
+
+    @post("/alerts/simulate", guards=[reader], status_code=200)
+    async def simulate(self, request: Request[Any, Any, Any]) -> Simulation:
+        """Dry-run plan for an Alertmanager payload: matching playbooks and what each would do."""
+        payload = _parse(await request.body())
+        runtime = _runtime(request)
+        alerts = []
+        for item in payload.alerts:
+            alert = Alert.from_webhook(item, payload)
+            plans = await runtime.dispatcher.plan(alert)
+            alerts.append(AlertPlan(alert.name, alert.status, alert.fingerprint, [_plan_info(p) for p in plans]))
+        return Simulation(alerts)

@@ -1,0 +1,77 @@
+"""The Litestar application factory and its lifespan (workers start and drain with the app)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import structlog
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
+
+from app import __version__, tracing
+from app.engine.runtime import Runtime
+from app.plugins.registry import Registry
+from app.settings import Settings
+from app.web.api import ApiController
+from app.web.auth import Tokens
+from app.web.health import healthz, metrics, readyz
+from app.web.webhook import alertmanager_webhook
+
+log = structlog.get_logger(__name__)
+
+
+def redacted_url(url: str) -> str:
+    """`url` without its credentials, for logs."""
+    scheme, sep, rest = url.partition("://")
+    return f"{scheme}{sep}{rest.rsplit('@', 1)[-1]}" if sep else url
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    registry: Registry | None = None,
+    run_workers: bool = True,
+    announce_tokens: bool = True,
+) -> Litestar:
+    """Build the app; playbooks are loaded here, so a bad one fails before serving."""
+    settings = settings or Settings()
+    runtime = Runtime.build(settings, registry)
+    tokens = Tokens.from_settings(settings, announce=announce_tokens)
+    tracing.setup()
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        log.info(
+            "autonomic starting",
+            version=__version__,
+            redis=redacted_url(settings.redis_url),
+            playbooks=[spec.name for spec in runtime.registry],
+            dry_run=settings.dry_run,
+        )
+        if run_workers:
+            await runtime.start()
+        try:
+            yield
+        finally:
+            app.state.draining = True
+            if run_workers:
+                await runtime.stop()
+            else:
+                await runtime.clients.close()
+
+    return Litestar(
+        route_handlers=[alertmanager_webhook, ApiController, healthz, readyz, metrics],
+        lifespan=[lifespan],
+        state=State({"runtime": runtime, "tokens": tokens, "draining": False}),
+        logging_config=None,  # app.logs configures logging for the whole process
+        openapi_config=OpenAPIConfig(
+            title="Autonomic",
+            version=__version__,
+            description="Alert-response automation for AI/LLM applications.",
+            path="/schema",
+            render_plugins=[RedocRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+        ),
+    )

@@ -1,0 +1,39 @@
+"""Liveness (`/healthz`), readiness (`/readyz`: Redis reachable, not draining) and `/metrics`."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from litestar import Request, Response, get
+from litestar.exceptions import ServiceUnavailableException
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+
+from app.engine.runtime import Runtime
+
+
+@get("/healthz", summary="Liveness")
+async def healthz() -> dict[str, str]:
+    """The process is up."""
+    return {"status": "ok"}
+
+
+@get("/readyz", summary="Readiness")
+async def readyz(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    """Ready while Redis answers and the replica is not shutting down."""
+    runtime: Runtime = request.app.state.runtime
+    if request.app.state.get("draining"):
+        raise ServiceUnavailableException("shutting down", headers={"Retry-After": "5"})
+    try:
+        await asyncio.wait_for(runtime.clients.commands.ping(), runtime.settings.redis_timeout)
+    except Exception as exc:
+        raise ServiceUnavailableException(
+            f"redis unreachable: {type(exc).__name__}", headers={"Retry-After": "5"}
+        ) from None
+    return {"status": "ready", "playbooks": len(runtime.registry)}
+
+
+@get("/metrics", summary="Prometheus metrics", include_in_schema=False, sync_to_thread=False)
+def metrics() -> Response[bytes]:
+    """The process's metrics in the Prometheus text format."""
+    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)

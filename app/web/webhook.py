@@ -1,0 +1,114 @@
+"""`POST /webhooks/alertmanager`: authenticate, bound, validate, then dedup + enqueue in one
+Redis round trip. 202 only after Redis acknowledged; 503 + Retry-After when Redis is
+down or the backlog is full (Alertmanager retries 5xx, never 4xx).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+import structlog
+from litestar import Request, post
+from litestar.exceptions import (
+    ClientException,
+    HTTPException,
+    NotAuthorizedException,
+    ServiceUnavailableException,
+)
+from litestar.status_codes import (
+    HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+    HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+)
+from redis.exceptions import RedisError
+
+from app import metrics, tracing
+from app.engine.queue import QueueFull
+from app.engine.runtime import Runtime
+from app.models import Alert, WebhookPayload
+from app.web.auth import Tokens, presented_secret
+
+log = structlog.get_logger(__name__)
+_decoder = msgspec.json.Decoder(WebhookPayload)
+_encoder = msgspec.json.Encoder()
+RETRY_AFTER = "5"
+
+
+class Accepted(msgspec.Struct):
+    """How many alerts were queued, and how many were repeats already seen."""
+
+    accepted: int
+    duplicates: int
+
+
+def _unavailable(detail: str) -> ServiceUnavailableException:
+    return ServiceUnavailableException(detail, headers={"Retry-After": RETRY_AFTER})
+
+
+def _is_json(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+async def _read_body(request: Request[Any, Any, Any], limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise HTTPException(f"body exceeds {limit} bytes", status_code=HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise HTTPException(f"body exceeds {limit} bytes", status_code=HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _parse(body: bytes) -> WebhookPayload:
+    try:
+        return _decoder.decode(body)
+    except msgspec.ValidationError as exc:
+        raise ClientException(f"invalid payload: {exc}") from None
+    except msgspec.DecodeError as exc:
+        raise ClientException(f"malformed JSON: {exc}") from None
+
+
+@post("/webhooks/alertmanager", status_code=202, summary="Receive an Alertmanager webhook")
+async def alertmanager_webhook(request: Request[Any, Any, Any]) -> Accepted:
+    """Queue each alert of an Alertmanager (version 4) webhook payload, dropping repeats."""
+    code = "202"
+    try:
+        runtime: Runtime = request.app.state.runtime
+        tokens: Tokens = request.app.state.tokens
+        secret = presented_secret(request.headers.get("authorization"))
+        if secret is None or tokens.role_of(secret) not in ("webhook", "operator"):
+            raise NotAuthorizedException(
+                "missing or invalid webhook token", headers={"WWW-Authenticate": 'Bearer realm="autonomic"'}
+            )
+        if not _is_json(request.headers.get("content-type", "")):
+            raise HTTPException(
+                "content type must be application/json", status_code=HTTP_415_UNSUPPORTED_MEDIA_TYPE
+            )
+        payload = _parse(await _read_body(request, runtime.settings.max_body_bytes))
+        items = []
+        for item in payload.alerts:
+            alert = Alert.from_webhook(item, payload)
+            traceparent = tracing.alert_traceparent(alert.name, alert.fingerprint)
+            items.append((alert.event_key, _encoder.encode(alert).decode(), traceparent))
+        if not items:
+            return Accepted(0, 0)
+        try:
+            accepted, duplicates = await runtime.queue.enqueue(items)
+        except QueueFull as exc:
+            log.warning("queue full, refusing webhook", detail=str(exc))
+            raise _unavailable("queue is full; retry later") from None
+        except (RedisError, OSError) as exc:
+            log.error("redis unavailable, refusing webhook", error=str(exc))
+            raise _unavailable("queue unavailable; retry later") from None
+        metrics.ALERTS.labels("accepted").inc(accepted)
+        metrics.ALERTS.labels("duplicate").inc(duplicates)
+        return Accepted(accepted, duplicates)
+    except HTTPException as exc:
+        code = str(exc.status_code)
+        raise
+    finally:
+        metrics.WEBHOOKS.labels(code).inc()

@@ -1,0 +1,45 @@
+"""Built-in cost playbooks: cut LLM spend while the cost alerts fire; leases end on resolve.
+
+Flags (read by the LLM application, see README "Flag catalogue"):
+`llm.model_tier`, `cache.mode`, `ratelimit.factor`, `ratelimit.user.<user_id>`.
+"""
+
+from __future__ import annotations
+
+import re
+
+from app.sdk import Alert, Context, playbook
+
+_USER_ID = re.compile(r"[a-z0-9_.-]+")
+
+
+def _describe(alert: Alert) -> str:
+    return alert.annotations.get("description") or alert.annotations.get("summary") or alert.name
+
+
+@playbook(match='alertname="CostSpike"', cooldown="15m")
+async def cost_spike(alert: Alert, ctx: Context) -> None:
+    """Hourly spend is spiking: economy model tier, aggressive caching, half the rate limits."""
+    await ctx.flags.set("llm.model_tier", "economy", ttl="2h")
+    await ctx.flags.set("cache.mode", "aggressive", ttl="2h")
+    await ctx.flags.set("ratelimit.factor", "0.5", ttl="2h")
+    await ctx.slack.post("#cost-alerts", f"Cost spike: {_describe(alert)}")
+
+
+@playbook(match='alertname="DailyCostExceeded"', cooldown="1h")
+async def daily_cost_exceeded(alert: Alert, ctx: Context) -> None:
+    """The daily budget is spent: economy tier and aggressive caching until the day's alert clears."""
+    await ctx.flags.set("llm.model_tier", "economy", ttl="6h")
+    await ctx.flags.set("cache.mode", "aggressive", ttl="6h")
+    await ctx.slack.post("#cost-alerts", f"Daily LLM budget exceeded: {_describe(alert)}")
+
+
+@playbook(match='alertname="UserBudgetExceeded"', cooldown="30m")
+async def user_budget_exceeded(alert: Alert, ctx: Context) -> None:
+    """One user is over budget: throttle that user (`ratelimit.user.<user_id>`) and tell them."""
+    user_id = alert.labels.get("user_id", "").lower()
+    if not _USER_ID.fullmatch(user_id):
+        ctx.log.warning("UserBudgetExceeded without a usable user_id label", user_id=user_id)
+        return
+    await ctx.flags.set(f"ratelimit.user.{user_id}", "0.1", ttl="24h")
+    await ctx.notify.user(user_id, "budget_exceeded", _describe(alert))
