@@ -77,9 +77,16 @@ class Alert(msgspec.Struct, frozen=True, kw_only=True):
         return parse_time(self.starts_at)
 
     @property
+    def episode(self) -> str:
+        """`startsAt` to the millisecond: identifies one firing episode of this alert, however
+        the sender formatted the timestamp (amtool and Alertmanager round differently)."""
+        started = self.started
+        return started.strftime("%Y%m%dT%H%M%S.") + f"{started.microsecond // 1000:03d}" if started else "0"
+
+    @property
     def event_key(self) -> str:
         """Identity of this notification: (fingerprint, status, startsAt), used for dedup."""
-        raw = f"{self.fingerprint}\x1f{self.status}\x1f{self.starts_at}"
+        raw = f"{self.fingerprint}\x1f{self.status}\x1f{self.episode}"
         return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
     @classmethod

@@ -130,7 +130,7 @@ class Dispatcher:
     async def _resolve(self, alert: Alert, event_key: str) -> Execution | None:
         """Tombstone the episode, then release every lease the alert holds (recorded if any)."""
         await self.redis.set(
-            self.keys.resolved(alert.fingerprint, alert.starts_at), "1", ex=TOMBSTONE_TTL_S
+            self.keys.resolved(alert.fingerprint, alert.episode), "1", ex=TOMBSTONE_TTL_S
         )
         ex_id = execution_id(event_key, RESOLVE_PLAYBOOK)
         existing = await self.executions.get(ex_id)
@@ -169,7 +169,7 @@ class Dispatcher:
         if spec.params is not None:
             params = spec.params.model_validate(trigger.params)
         holder = f"operator:{trigger.actor or 'unknown'}" if trigger.source == "manual" else f"alert:{alert.fingerprint}"
-        tombstone = self.keys.resolved(alert.fingerprint, alert.starts_at) if trigger.source != "manual" else ""
+        tombstone = self.keys.resolved(alert.fingerprint, alert.episode) if trigger.source != "manual" else ""
         return Context(
             alert=alert,
             execution_id=ex_id,

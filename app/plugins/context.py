@@ -208,6 +208,13 @@ class Context:
         self.notify = notify
         self.log = structlog.get_logger("playbook").bind(playbook=playbook)
 
+    async def act(
+        self, kind: str, target: str, fn: Callable[[], Awaitable[Any]], **params: Any
+    ) -> ActionRecord:
+        """Run a custom side effect as a recorded, idempotent action (skipped in dry-run,
+        refused while paused, not repeated when a reclaimed execution runs again)."""
+        return await self.recorder.run(kind, target, params, fn)
+
     @property
     def dry_run(self) -> bool:
         """True when actions are only recorded, not performed."""

@@ -1,0 +1,89 @@
+"""Fixtures: a private namespace on the machine's Redis per test, services in subprocesses."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+
+import pytest
+import redis
+import redis.asyncio as aioredis
+
+from tests.support.procs import ROOT, Service
+
+REDIS_URL = os.environ.get("AUTONOMIC_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+WEBHOOK_TOKEN = "test-webhook-token-0123456789"
+OPERATOR_TOKEN = "test-operator-token-0123456789"
+TEST_PLAYBOOKS = ROOT / "tests" / "playbooks"
+
+
+@pytest.fixture
+def ns() -> Iterator[str]:
+    """A fresh key namespace on the shared Redis, deleted afterwards."""
+    prefix = f"test-{uuid.uuid4().hex[:10]}:"
+    yield prefix
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
+
+
+@pytest.fixture
+def flag_prefix(ns: str) -> str:
+    return f"{ns}flags:"
+
+
+@pytest.fixture
+def sync_redis() -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(REDIS_URL, decode_responses=True)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+async def aredis() -> AsyncIterator[aioredis.Redis]:
+    client = aioredis.Redis.from_url(REDIS_URL, decode_responses=True)
+    yield client
+    await client.aclose()
+
+
+def service_env(ns: str, **extra: str) -> dict[str, str]:
+    env = {
+        "AUTONOMIC_REDIS_URL": REDIS_URL,
+        "AUTONOMIC_REDIS_NAMESPACE": ns,
+        "AUTONOMIC_FLAG_PREFIX": f"{ns}flags:",
+        "AUTONOMIC_WEBHOOK_TOKEN": WEBHOOK_TOKEN,
+        "AUTONOMIC_OPERATOR_TOKEN": OPERATOR_TOKEN,
+        "AUTONOMIC_LOG_LEVEL": "info",
+        "AUTONOMIC_CLAIM_IDLE": "1s",
+        "AUTONOMIC_PLAYBOOK_ENTRY_POINTS": "false",
+        "TEST_REDIS_URL": REDIS_URL,
+        "TEST_NS": ns,
+    }
+    env.update(extra)
+    return env
+
+
+@pytest.fixture
+def start_service(ns: str) -> Iterator[Callable[..., Service]]:
+    """Start `autonomic serve` subprocesses on this test's namespace; all stopped afterwards."""
+    started: list[Service] = []
+
+    def start(*, wait_ready: bool = True, name: str = "svc", **env: str) -> Service:
+        service = Service(service_env(ns, **env), name=name)
+        started.append(service)
+        return service.start(wait_ready=wait_ready)
+
+    yield start
+    for service in started:
+        service.stop()
+
+
+@pytest.fixture
+def test_playbooks() -> Path:
+    return TEST_PLAYBOOKS

@@ -1,0 +1,77 @@
+"""Playbooks used by the integration tests (loaded by path via AUTONOMIC_PLAYBOOK_DIRS).
+
+They count their side effects in Redis under the test's namespace (TEST_NS)
+so a test can check that an effect happened exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+import redis.asyncio as aioredis
+
+from app.sdk import Alert, Context, PermanentError, TemporaryError, playbook
+
+NS = os.environ.get("TEST_NS", "test:")
+_client: aioredis.Redis | None = None
+
+
+def client() -> aioredis.Redis:
+    global _client
+    if _client is None:
+        _client = aioredis.Redis.from_url(os.environ["TEST_REDIS_URL"], decode_responses=True)
+    return _client
+
+
+async def _incr(key: str) -> int:
+    return int(await client().incr(NS + key))
+
+
+@playbook(match='alertname="CrashTest"')
+async def crash_midway(alert: Alert, ctx: Context) -> None:
+    """Effect one, then wait (the test kills this replica here), then effect two."""
+    await ctx.act("test.effect", "first", lambda: _incr("effects:first"))
+    await ctx.flags.set("crash.flag", "on", ttl="10m")
+    await client().set(NS + "midway", os.getpid())
+    while not await client().exists(NS + "release"):
+        await asyncio.sleep(0.02)
+    await ctx.act("test.effect", "second", lambda: _incr("effects:second"))
+
+
+@playbook(match='alertname="FlakyTest"')
+async def flaky(alert: Alert, ctx: Context) -> None:
+    """Fails with TemporaryError twice, then succeeds; the first effect must not repeat."""
+    await ctx.act("test.effect", "before", lambda: _incr("effects:before"))
+    attempt = await _incr("flaky:attempts")
+    if attempt < 3:
+        raise TemporaryError(f"upstream busy (attempt {attempt})", delay=0.01)
+    await ctx.flags.set("flaky.flag", "done", ttl="10m")
+
+
+@playbook(match='alertname="FailTest"')
+async def always_fails(alert: Alert, ctx: Context) -> None:
+    """Fails for good: the execution is failed and the entry dead-lettered."""
+    raise PermanentError("cannot mitigate this")
+
+
+@playbook(match='alertname="SlowTest"', timeout="200ms")
+async def too_slow(alert: Alert, ctx: Context) -> None:
+    """Never finishes in time."""
+    await asyncio.sleep(30)
+
+
+@playbook(match='alertname="SyncTest"')
+def sync_playbook(alert: Alert, ctx: Context) -> None:
+    """A plain function: runs in a thread, calls the context synchronously."""
+    ctx.flags.set("sync.flag", alert.labels.get("value", "x"), ttl="10m")
+
+
+@playbook(match='alertname="HoldTest"')
+async def hold(alert: Alert, ctx: Context) -> None:
+    """Sets a flag and waits until released by the test (for shutdown tests)."""
+    await ctx.flags.set("hold.flag", "on", ttl="10m")
+    await client().incr(NS + "hold:started")
+    while not await client().exists(NS + "release"):
+        await asyncio.sleep(0.02)
+    await ctx.act("test.effect", "after-hold", lambda: _incr("effects:after-hold"))

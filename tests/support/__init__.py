@@ -1,0 +1,1 @@
+"""Helpers shared by the test suites: processes, ports, polling for outcomes."""

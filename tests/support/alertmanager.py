@@ -1,0 +1,106 @@
+"""A real Alertmanager (Debian `prometheus-alertmanager`) started for a test, and amtool."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+from tests.support.procs import free_port, wait_for
+
+
+def binary() -> str | None:
+    return shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
+
+
+CONFIG = """\
+route:
+  receiver: autonomic
+  group_by: ['alertname', 'fingerprint_group']
+  group_wait: 0s
+  group_interval: 1s
+  repeat_interval: 1h
+receivers:
+  - name: autonomic
+    webhook_configs:
+      - url: '{url}'
+        send_resolved: true
+        max_alerts: 0
+        http_config:
+          authorization:
+            type: Bearer
+            credentials: '{token}'
+"""
+
+
+class Alertmanager:
+    """One Alertmanager process sending every alert to `webhook_url`."""
+
+    def __init__(self, webhook_url: str, token: str) -> None:
+        self.port = free_port()
+        self.cluster_port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.dir = Path(tempfile.mkdtemp(prefix="autonomic-am-"))
+        (self.dir / "alertmanager.yml").write_text(CONFIG.format(url=webhook_url, token=token))
+        self.log = self.dir / "alertmanager.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Alertmanager:
+        exe = binary()
+        if exe is None:
+            raise RuntimeError("prometheus-alertmanager is not installed (apt-get install prometheus-alertmanager)")
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [
+                    exe,
+                    f"--config.file={self.dir / 'alertmanager.yml'}",
+                    f"--storage.path={self.dir / 'data'}",
+                    f"--web.listen-address=127.0.0.1:{self.port}",
+                    f"--cluster.listen-address=127.0.0.1:{self.cluster_port}",
+                    "--cluster.advertise-address=127.0.0.1:{}".format(self.cluster_port),
+                    "--log.level=debug",
+                ],
+                stdout=log,
+                stderr=log,
+            )
+        wait_for(
+            lambda: httpx.get(f"{self.url}/-/ready", timeout=1).status_code == 200,
+            timeout=30,
+            what="alertmanager ready",
+        )
+        return self
+
+    def amtool(self, *args: str) -> str:
+        result = subprocess.run(
+            ["amtool", f"--alertmanager.url={self.url}", *args],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"amtool {' '.join(args)} failed: {result.stderr}")
+        return result.stdout
+
+    def fire(self, *labels: str, annotations: tuple[str, ...] = ()) -> None:
+        self.amtool("alert", "add", *labels, *(f"--annotation={a}" for a in annotations))
+
+    def resolve(self, *labels: str, starts_at: str, annotations: tuple[str, ...] = ()) -> None:
+        """Re-post the alert ending now: Alertmanager marks it resolved."""
+        end = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        self.amtool(
+            "alert", "add", *labels, *(f"--annotation={a}" for a in annotations),
+            f"--start={starts_at}", f"--end={end}",
+        )
+
+    def logs(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
