@@ -85,8 +85,10 @@ class Recorder:
                     self._finish(record, start)
                     raise
         self._finish(record, start)
-        if self.persist is not None and record.status in ("ok", "refused"):
-            await self.persist(record)
+        if record.status in ("ok", "refused"):
+            self.completed[index] = record  # a retry in this process must not act again either
+            if self.persist is not None:
+                await self.persist(record)
         return record
 
     def _finish(self, record: ActionRecord, start: float) -> None:
