@@ -31,6 +31,14 @@ out = Console()
 err = Console(stderr=True)
 
 
+@cli.callback()
+def _setup() -> None:
+    """Local commands log warnings to stderr in a readable format; `serve` switches to its own."""
+    from app import logs
+
+    logs.configure("warning", "console")
+
+
 def fail(message: str, code: int = 2) -> NoReturn:
     """Print one line on stderr and exit."""
     err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)

@@ -46,17 +46,17 @@ def _sentinel_client(url: str, socket_timeout: float) -> Redis:
         hosts.append((host or item, int(port) if host else 26379))
     path = [p for p in parts.path.split("/") if p]
     if not path:
-        raise ConfigError("redis+sentinel:// URL needs the service name: redis+sentinel://host:26379/mymaster")
+        raise ConfigError(
+            "redis+sentinel:// URL needs the service name: redis+sentinel://host:26379/mymaster"
+        )
     db = int(path[1]) if len(path) > 1 else 0
-    sentinel = Sentinel(
+    sentinel = Sentinel(  # type: ignore[no-untyped-call]
         hosts,
         socket_timeout=socket_timeout,
         password=password,
         sentinel_kwargs={"password": password} if password else None,
     )
-    client: Redis = sentinel.master_for(
-        path[0], db=db, decode_responses=True, socket_timeout=socket_timeout
-    )
+    client: Redis = sentinel.master_for(path[0], db=db, decode_responses=True, socket_timeout=socket_timeout)
     return client
 
 

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
-WEBHOOKS = Counter(
-    "autonomic_webhooks_total", "Alertmanager webhook requests by HTTP status.", ["code"]
-)
-ALERTS = Counter(
-    "autonomic_alerts_total", "Alerts received, by result (accepted or duplicate).", ["result"]
-)
+WEBHOOKS = Counter("autonomic_webhooks_total", "Alertmanager webhook requests by HTTP status.", ["code"])
+ALERTS = Counter("autonomic_alerts_total", "Alerts received, by result (accepted or duplicate).", ["result"])
 QUEUE_DEPTH = Gauge(
     "autonomic_queue_depth", "Queued alerts by state (lag: not yet read; pending: in flight).", ["state"]
 )
 QUEUE_LAG = Gauge("autonomic_queue_lag_seconds", "Age of the oldest unfinished queue entry.")
 EXECUTIONS = Counter(
-    "autonomic_executions_total", "Finished playbook executions by playbook and status.", ["playbook", "status"]
+    "autonomic_executions_total",
+    "Finished playbook executions by playbook and status.",
+    ["playbook", "status"],
 )
 ACTION_LATENCY = Histogram(
     "autonomic_action_duration_seconds",

@@ -1,10 +1,10 @@
 """The public API for playbook authors: import everything from here, nothing else is promised.
 
-    from app.sdk import Alert, Context, playbook
+from app.sdk import Alert, Context, playbook
 
-    @playbook(match='alertname="CostSpike"', cooldown="15m")
-    async def cost_spike(alert: Alert, ctx: Context) -> None:
-        await ctx.flags.set("llm.model_tier", "economy", ttl="2h")
+@playbook(match='alertname="CostSpike"', cooldown="15m")
+async def cost_spike(alert: Alert, ctx: Context) -> None:
+    await ctx.flags.set("llm.model_tier", "economy", ttl="2h")
 """
 
 from app.errors import GuardrailRefused, PermanentError, TemporaryError

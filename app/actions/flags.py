@@ -89,8 +89,8 @@ class FlagStore:
 
     async def get(self, name: str) -> str | None:
         """The effective value of `name` (None when absent)."""
-        value: str | None = await self.redis.get(self.prefix + check_name(name))
-        return value
+        value = await self.redis.get(self.prefix + check_name(name))
+        return str(value) if value is not None else None
 
     async def paused(self) -> bool:
         """True while the kill switch flag `autonomic.paused` is set to a truthy value."""
@@ -137,7 +137,7 @@ class FlagStore:
 
     async def active(self) -> list[FlagState]:
         """Every flag with bookkeeping, with its leases (expired ones included until swept)."""
-        names: list[str] = await self.redis.zrange(self.namespace + "leases", 0, -1)
+        names: Any = await self.redis.zrange(self.namespace + "leases", 0, -1)
         if not names:
             return []
         pipe = self.redis.pipeline(transaction=False)

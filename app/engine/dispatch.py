@@ -129,9 +129,7 @@ class Dispatcher:
 
     async def _resolve(self, alert: Alert, event_key: str) -> Execution | None:
         """Tombstone the episode, then release every lease the alert holds (recorded if any)."""
-        await self.redis.set(
-            self.keys.resolved(alert.fingerprint, alert.episode), "1", ex=TOMBSTONE_TTL_S
-        )
+        await self.redis.set(self.keys.resolved(alert.fingerprint, alert.episode), "1", ex=TOMBSTONE_TTL_S)
         ex_id = execution_id(event_key, RESOLVE_PLAYBOOK)
         existing = await self.executions.get(ex_id)
         if existing is not None and existing.final:
@@ -152,9 +150,7 @@ class Dispatcher:
         else:
             released = await self.flags.release_holder(holder)
             for name, value in released.items():
-                await recorder.run(
-                    "flags.release", name, {"holder": holder}, _constant({"effective": value})
-                )
+                await recorder.run("flags.release", name, {"holder": holder}, _constant({"effective": value}))
         if not recorder.records:
             return None
         execution.actions = recorder.records
@@ -168,7 +164,11 @@ class Dispatcher:
         params: BaseModel | None = None
         if spec.params is not None:
             params = spec.params.model_validate(trigger.params)
-        holder = f"operator:{trigger.actor or 'unknown'}" if trigger.source == "manual" else f"alert:{alert.fingerprint}"
+        holder = (
+            f"operator:{trigger.actor or 'unknown'}"
+            if trigger.source == "manual"
+            else f"alert:{alert.fingerprint}"
+        )
         tombstone = self.keys.resolved(alert.fingerprint, alert.episode) if trigger.source != "manual" else ""
         return Context(
             alert=alert,
@@ -176,7 +176,10 @@ class Dispatcher:
             playbook=spec.name,
             recorder=recorder,
             flags=FlagActions(
-                self.flags, recorder, holder=holder, tombstone=tombstone,
+                self.flags,
+                recorder,
+                holder=holder,
+                tombstone=tombstone,
                 default_ttl=self.settings.default_flag_ttl,
             ),
             slack=SlackActions("slack", recorder, _SLACK_PENDING),
@@ -304,8 +307,12 @@ class Dispatcher:
             recorder = Recorder(dry_run=True, paused=False, completed={}, persist=None)
             error = None
             try:
-                ctx = self._context(spec, alert, "simulation", recorder, Trigger(dry_run=True, params=params or {}))
-                await asyncio.wait_for(self._call(spec, alert, ctx), spec.timeout or self.settings.playbook_timeout)
+                ctx = self._context(
+                    spec, alert, "simulation", recorder, Trigger(dry_run=True, params=params or {})
+                )
+                await asyncio.wait_for(
+                    self._call(spec, alert, ctx), spec.timeout or self.settings.playbook_timeout
+                )
             except Exception as exc:
                 error = _describe(exc)
             plans.append(Plan(spec.name, blocked is None and error is None, blocked, recorder.records, error))

@@ -4,6 +4,8 @@ and each completed action by index so a re-run skips what already took effect.
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 from redis.asyncio import Redis
 
@@ -31,9 +33,7 @@ class ExecutionStore:
 
     async def start(self, execution: Execution) -> None:
         """Record that an execution is running."""
-        await self.redis.set(
-            self.keys.execution(execution.id), _encoder.encode(execution), ex=self.ttl_s
-        )
+        await self.redis.set(self.keys.execution(execution.id), _encoder.encode(execution), ex=self.ttl_s)
 
     async def finish(self, execution: Execution) -> None:
         """Record the final state and append it to the executions stream, atomically."""
@@ -68,7 +68,7 @@ class ExecutionStore:
         out: list[Execution] = []
         last = "+"
         while len(out) < limit:
-            batch = await self.redis.xrevrange(self.keys.executions, max=last, count=max(limit, 100))
+            batch: Any = await self.redis.xrevrange(self.keys.executions, max=last, count=max(limit, 100))
             if not batch:
                 break
             for _, fields in batch:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from importlib.resources import files
+from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
@@ -34,7 +35,7 @@ class Entry:
     deliveries: int = 1
 
     @property
-    def fields(self) -> dict[str, str]:
+    def fields(self) -> dict[Any, Any]:
         """The stream fields, for re-queueing or dead-lettering."""
         return {"k": self.key, "a": self.alert, "tp": self.traceparent}
 
@@ -75,11 +76,6 @@ class AlertQueue:
             raise QueueFull(f"queue holds {duplicates} entries (cap {self.max_len})")
         return int(accepted), int(duplicates)
 
-    async def push(self, key: str, alert: str, traceparent: str = "") -> str:
-        """Append one item without dedup (manual triggers, hand-backs); return its id."""
-        entry_id: str = await self.redis.xadd(self.keys.alerts, {"k": key, "a": alert, "tp": traceparent})
-        return entry_id
-
     async def ensure_group(self) -> None:
         """Create the consumer group (and stream) if missing."""
         try:
@@ -91,7 +87,7 @@ class AlertQueue:
     async def read(self, consumer: str, count: int, block_ms: int) -> list[Entry]:
         """New entries for `consumer`, waiting up to `block_ms` for some."""
         try:
-            reply = await self.blocking.xreadgroup(
+            reply: Any = await self.blocking.xreadgroup(
                 GROUP, consumer, {self.keys.alerts: ">"}, count=count, block=block_ms
             )
         except ResponseError as exc:
@@ -128,7 +124,12 @@ class AlertQueue:
         """Reset the idle time of entries still being worked on, so no one claims them."""
         if entry_ids:
             await self.redis.xclaim(
-                self.keys.alerts, GROUP, consumer, min_idle_time=0, message_ids=entry_ids, justid=True
+                self.keys.alerts,
+                GROUP,
+                consumer,
+                min_idle_time=0,
+                message_ids=list[Any](entry_ids),
+                justid=True,
             )
 
     async def ack(self, entry_id: str) -> None:
@@ -144,9 +145,10 @@ class AlertQueue:
 
     async def dead_letter(self, entry: Entry, reason: str, **extra: str) -> None:
         """Copy an entry to the dead-letter stream with the reason it could not be handled."""
+        fields: dict[Any, Any] = {**entry.fields, "id": entry.id, "reason": reason, **extra}
         await self.redis.xadd(
             self.keys.dead,
-            {**entry.fields, "id": entry.id, "reason": reason, **extra},
+            fields,
             maxlen=self.max_len,
             approximate=True,
         )

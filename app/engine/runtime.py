@@ -39,18 +39,27 @@ class Runtime:
         redis = clients.commands
         keys = Keys(settings.redis_namespace)
         flags = FlagStore(
-            redis, prefix=settings.flag_prefix, namespace=settings.redis_namespace,
+            redis,
+            prefix=settings.flag_prefix,
+            namespace=settings.redis_namespace,
             grace_s=settings.lease_grace,
         )
         executions = ExecutionStore(
             redis, keys, max_len=settings.executions_max_len, ttl_s=settings.execution_ttl
         )
         queue = AlertQueue(
-            redis, keys, max_len=settings.queue_max_len, dedup_ttl_s=settings.dedup_ttl,
+            redis,
+            keys,
+            max_len=settings.queue_max_len,
+            dedup_ttl_s=settings.dedup_ttl,
             blocking=clients.blocking,
         )
         dispatcher = Dispatcher(
-            registry=registry, redis=redis, keys=keys, settings=settings, flags=flags,
+            registry=registry,
+            redis=redis,
+            keys=keys,
+            settings=settings,
+            flags=flags,
             executions=executions,
         )
         workers = WorkerPool(

@@ -113,7 +113,9 @@ class FlagActions:
         """The flag's effective value now (None when absent)."""
         return await self._store.get(name)
 
-    async def set(self, name: str, value: str | bool | int | float, ttl: str | float | None = None) -> ActionRecord:
+    async def set(
+        self, name: str, value: str | bool | int | float, ttl: str | float | None = None
+    ) -> ActionRecord:
         """Hold `name` at `value` until the alert resolves or `ttl` passes (default 1h)."""
         check_name(name)
         text = encode_value(value)
@@ -180,9 +182,7 @@ class NotifyActions(PendingAdapter):
 
     async def user(self, user_id: str, kind: str, message: str) -> ActionRecord:
         """Tell one end user something through the application's notification endpoint."""
-        return await self._record(
-            "notify.user", user_id, {"kind": kind, "message": message}
-        )
+        return await self._record("notify.user", user_id, {"kind": kind, "message": message})
 
 
 class Context:

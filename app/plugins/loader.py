@@ -54,9 +54,7 @@ def load_file(path: Path, registry: Registry) -> int:
         raise PlaybookError(f"{path}{_where(exc, path)}: {exc}") from None
     except Exception as exc:
         sys.modules.pop(module_name, None)
-        raise PlaybookError(
-            f"{path}{_where(exc, path)}: {type(exc).__name__}: {exc}"
-        ) from exc
+        raise PlaybookError(f"{path}{_where(exc, path)}: {type(exc).__name__}: {exc}") from exc
     return len(registry) - before
 
 

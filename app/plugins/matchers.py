@@ -59,7 +59,7 @@ def parse(text: str) -> tuple[Matcher, ...]:
             raise ValueError(f"unclosed '{{' in matcher {text!r}")
         body = body[1:-1].strip()
     if not body:
-        raise ValueError("empty matcher: use e.g. alertname=\"CostSpike\" (alertname=~\".+\" for all)")
+        raise ValueError('empty matcher: use e.g. alertname="CostSpike" (alertname=~".+" for all)')
     matchers: list[Matcher] = []
     pos = 0
     while True:

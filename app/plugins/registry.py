@@ -107,17 +107,15 @@ def _check_signature(fn: Callable[..., Any]) -> None:
     except (TypeError, ValueError) as exc:
         raise PlaybookError(f"cannot inspect the signature of {fn!r}: {exc}") from None
     positional = [
-        p
-        for p in sig.parameters.values()
-        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        p for p in sig.parameters.values() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
     ]
     required = [
-        p for p in sig.parameters.values() if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        p
+        for p in sig.parameters.values()
+        if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
     ]
     if len(positional) < 2 or len(required) > 2:
-        raise PlaybookError(
-            f"playbook {fn.__name__!r} must take exactly (alert, ctx), not {sig}"
-        )
+        raise PlaybookError(f"playbook {fn.__name__!r} must take exactly (alert, ctx), not {sig}")
 
 
 def playbook(
@@ -134,9 +132,8 @@ def playbook(
 ) -> Callable[[F], F]:
     """Declare a playbook: `@playbook(match='alertname="X"', on="firing", cooldown="15m")`."""
     if fn is not None:
-        raise PlaybookError(
-            f"use @playbook(match=...) with keyword options, not bare @playbook on {getattr(fn, '__name__', fn)!r}"
-        )
+        name_of = getattr(fn, "__name__", fn)
+        raise PlaybookError(f"use @playbook(match=...) with keyword options, not bare @playbook: {name_of!r}")
     if not isinstance(match, str):
         raise PlaybookError("@playbook needs match='label=\"value\"' (Alertmanager matcher syntax)")
     try:

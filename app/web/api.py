@@ -164,8 +164,12 @@ class ApiController(Controller):
             attempts=1,
             actions=[
                 ActionRecord(
-                    index=0, kind="flags.revert", target=name,
-                    params={"leases_ended": ended}, result={"effective": value}, started_at=now,
+                    index=0,
+                    kind="flags.revert",
+                    target=name,
+                    params={"leases_ended": ended},
+                    result={"effective": value},
+                    started_at=now,
                 )
             ],
             started_at=now,
@@ -202,5 +206,7 @@ class ApiController(Controller):
         for item in payload.alerts:
             alert = Alert.from_webhook(item, payload)
             plans = await runtime.dispatcher.plan(alert)
-            alerts.append(AlertPlan(alert.name, alert.status, alert.fingerprint, [_plan_info(p) for p in plans]))
+            alerts.append(
+                AlertPlan(alert.name, alert.status, alert.fingerprint, [_plan_info(p) for p in plans])
+            )
         return Simulation(alerts)

@@ -43,7 +43,7 @@ class Tokens:
                 return str(secret.get_secret_value()).encode()
             generated = secrets.token_urlsafe(24)
             if announce:
-                print(  # noqa: T201 - shown once to the operator, never logged
+                print(
                     f"autonomic: no AUTONOMIC_{name.upper()}_TOKEN set; generated one for this "
                     f"process: {generated}",
                     file=sys.stderr,

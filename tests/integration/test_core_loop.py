@@ -119,7 +119,9 @@ def test_cooldown_skips_a_second_episode(start_service: Callable[..., Service]) 
     svc = start_service()
     post(svc.url, payload(alert("CostSpike", fingerprint="f1", starts_at="2026-11-26T10:00:00Z")))
     post(svc.url, payload(alert("CostSpike", fingerprint="f1", starts_at="2026-11-26T10:05:00Z")))
-    runs = wait_for(lambda: (r := executions(svc.url, playbook="cost_spike")) and len(r) == 2 and r, what="2 runs")
+    runs = wait_for(
+        lambda: (r := executions(svc.url, playbook="cost_spike")) and len(r) == 2 and r, what="2 runs"
+    )
     assert sorted(r["status"] for r in runs) == ["skipped", "succeeded"]
     skipped = next(r for r in runs if r["status"] == "skipped")
     assert skipped["skipped_reason"] == "cooldown 900s"
@@ -153,7 +155,10 @@ def test_operator_reverts_a_flag(
     post(svc.url, payload(alert("CostSpike")))
     wait_for(lambda: sync_redis.get(flag_prefix + "cache.mode") == "aggressive", what="flag set")
     url = f"{svc.url}/api/flags/cache.mode"
-    assert httpx.delete(url, headers={"Authorization": "Bearer test-webhook-token-0123456789"}).status_code == 403
+    assert (
+        httpx.delete(url, headers={"Authorization": "Bearer test-webhook-token-0123456789"}).status_code
+        == 403
+    )
     response = httpx.delete(url, headers={**OPERATOR, "X-Autonomic-Actor": "alice"})
     assert response.status_code == 200, response.text
     assert response.json()["leases_ended"] == 1

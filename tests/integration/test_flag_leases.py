@@ -34,7 +34,9 @@ async def test_set_then_release_restores_absent(store: FlagStore, aredis: aiored
     assert await aredis.zcard(f"{ns}leases") == 0
 
 
-async def test_baseline_value_comes_back_without_ttl(store: FlagStore, aredis: aioredis.Redis, ns: str) -> None:
+async def test_baseline_value_comes_back_without_ttl(
+    store: FlagStore, aredis: aioredis.Redis, ns: str
+) -> None:
     await aredis.set(f"{ns}flags:cache.mode", "normal")
     await store.set("cache.mode", "aggressive", ttl_s=60, holder=H1)
     assert await store.get("cache.mode") == "aggressive"
@@ -59,7 +61,9 @@ async def test_two_alerts_on_one_flag_resolve_in_either_order(
     assert await aredis.get(f"{ns}flags:ratelimit.factor") == "1.0"
 
 
-async def test_renewal_by_same_holder_keeps_original_baseline(store: FlagStore, aredis: aioredis.Redis, ns: str) -> None:
+async def test_renewal_by_same_holder_keeps_original_baseline(
+    store: FlagStore, aredis: aioredis.Redis, ns: str
+) -> None:
     await aredis.set(f"{ns}flags:x", "base")
     await store.set("x", "one", ttl_s=60, holder=H1)
     await store.set("x", "two", ttl_s=60, holder=H1)

@@ -30,8 +30,14 @@ def test_accepts_bearer_and_basic_password(svc: Service) -> None:
 
 @pytest.mark.parametrize(
     "authorization",
-    [None, "Bearer wrong", f"Bearer {WEBHOOK_TOKEN}x", "Basic !!!", f"Token {WEBHOOK_TOKEN}",
-     "Basic " + base64.b64encode(b"user:nope").decode()],
+    [
+        None,
+        "Bearer wrong",
+        f"Bearer {WEBHOOK_TOKEN}x",
+        "Basic !!!",
+        f"Token {WEBHOOK_TOKEN}",
+        "Basic " + base64.b64encode(b"user:nope").decode(),
+    ],
 )
 def test_rejects_bad_auth_with_401(svc: Service, authorization: str | None) -> None:
     headers = {"Content-Type": "application/json"}
@@ -99,7 +105,10 @@ def test_concurrent_duplicates_are_accepted_once(svc: Service, sync_redis: redis
     async def storm() -> list[httpx.Response]:
         async with httpx.AsyncClient(timeout=30) as client:
             return await asyncio.gather(
-                *(client.post(f"{svc.url}/webhooks/alertmanager", json=body, headers=WEBHOOK) for _ in range(50))
+                *(
+                    client.post(f"{svc.url}/webhooks/alertmanager", json=body, headers=WEBHOOK)
+                    for _ in range(50)
+                )
             )
 
     responses = asyncio.run(storm())

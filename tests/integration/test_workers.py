@@ -56,9 +56,7 @@ def test_last_failed_try_goes_to_the_dead_letter_stream(
 ) -> None:
     svc = start(AUTONOMIC_RETRY_BASE_DELAY="10ms", AUTONOMIC_MAX_ATTEMPTS="2")
     post(svc.url, payload(alert("FailTest"), alert("SlowTest"), alert("CostSpike")))
-    runs = wait_for(
-        lambda: (r := executions(svc.url)) and len(r) == 3 and r, what="three executions"
-    )
+    runs = wait_for(lambda: (r := executions(svc.url)) and len(r) == 3 and r, what="three executions")
     by_playbook = {r["playbook"]: r for r in runs}
     assert by_playbook["always_fails"]["status"] == "failed"
     assert by_playbook["always_fails"]["error"] == "cannot mitigate this"

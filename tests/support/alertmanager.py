@@ -52,7 +52,9 @@ class Alertmanager:
     def start(self) -> Alertmanager:
         exe = binary()
         if exe is None:
-            raise RuntimeError("prometheus-alertmanager is not installed (apt-get install prometheus-alertmanager)")
+            raise RuntimeError(
+                "prometheus-alertmanager is not installed (apt-get install prometheus-alertmanager)"
+            )
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
                 [
@@ -61,7 +63,7 @@ class Alertmanager:
                     f"--storage.path={self.dir / 'data'}",
                     f"--web.listen-address=127.0.0.1:{self.port}",
                     f"--cluster.listen-address=127.0.0.1:{self.cluster_port}",
-                    "--cluster.advertise-address=127.0.0.1:{}".format(self.cluster_port),
+                    f"--cluster.advertise-address=127.0.0.1:{self.cluster_port}",
                     "--log.level=debug",
                 ],
                 stdout=log,
@@ -93,8 +95,12 @@ class Alertmanager:
         """Re-post the alert ending now: Alertmanager marks it resolved."""
         end = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         self.amtool(
-            "alert", "add", *labels, *(f"--annotation={a}" for a in annotations),
-            f"--start={starts_at}", f"--end={end}",
+            "alert",
+            "add",
+            *labels,
+            *(f"--annotation={a}" for a in annotations),
+            f"--start={starts_at}",
+            f"--end={end}",
         )
 
     def logs(self) -> str:

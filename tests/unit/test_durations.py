@@ -5,8 +5,18 @@ from app.durations import parse_duration
 
 @pytest.mark.parametrize(
     ("text", "seconds"),
-    [("30s", 30), ("15m", 900), ("2h", 7200), ("1h30m", 5400), ("1d", 86400), ("250ms", 0.25),
-     ("90", 90), (12, 12), (1.5, 1.5), (" 2H ", 7200)],
+    [
+        ("30s", 30),
+        ("15m", 900),
+        ("2h", 7200),
+        ("1h30m", 5400),
+        ("1d", 86400),
+        ("250ms", 0.25),
+        ("90", 90),
+        (12, 12),
+        (1.5, 1.5),
+        (" 2H ", 7200),
+    ],
 )
 def test_parses(text: str | float, seconds: float) -> None:
     assert parse_duration(text) == seconds

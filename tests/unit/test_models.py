@@ -53,10 +53,12 @@ def test_unknown_fields_are_ignored_and_defaults_apply() -> None:
 
 @pytest.mark.parametrize(
     ("body", "where"),
-    [(b'{"alerts":[{"status":"firing","labels":{"a":1}}]}', "$.alerts[0].labels[...]"),
-     (b'{"alerts":[{"status":"burning","labels":{}}]}', "$.alerts[0].status"),
-     (b'{"alerts":[{"labels":{}}]}', "status"),
-     (b'{"status":"firing"}', "alerts")],
+    [
+        (b'{"alerts":[{"status":"firing","labels":{"a":1}}]}', "$.alerts[0].labels[...]"),
+        (b'{"alerts":[{"status":"burning","labels":{}}]}', "$.alerts[0].status"),
+        (b'{"alerts":[{"labels":{}}]}', "status"),
+        (b'{"status":"firing"}', "alerts"),
+    ],
 )
 def test_validation_errors_name_the_field(body: bytes, where: str) -> None:
     with pytest.raises(msgspec.ValidationError) as info:
@@ -65,7 +67,9 @@ def test_validation_errors_name_the_field(body: bytes, where: str) -> None:
 
 
 def test_parse_time_handles_nanoseconds_and_zones() -> None:
-    assert parse_time("2026-11-26T22:09:01.380595278Z") == datetime(2026, 11, 26, 22, 9, 1, 380595, tzinfo=UTC)
+    assert parse_time("2026-11-26T22:09:01.380595278Z") == datetime(
+        2026, 11, 26, 22, 9, 1, 380595, tzinfo=UTC
+    )
     assert parse_time("2026-11-26T23:09:01+01:00") == datetime(2026, 11, 26, 22, 9, 1, tzinfo=UTC)
     assert parse_time("garbage") is None
     assert parse_time("0001-01-01T00:00:00Z") is None

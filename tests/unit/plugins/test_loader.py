@@ -32,7 +32,8 @@ BROKEN = {
         "bad regex",
     ),
     "type": (
-        "from app.sdk import playbook\n@playbook(match='a=\"1\"', params=int)\nasync def pb(alert, ctx): ...\n",
+        "from app.sdk import playbook\n"
+        "@playbook(match='a=\"1\"', params=int)\nasync def pb(alert, ctx): ...\n",
         "params must be a pydantic BaseModel",
     ),
 }

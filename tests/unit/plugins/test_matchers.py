@@ -8,8 +8,12 @@ def ok(expr: str, labels: dict[str, str]) -> bool:
 
 
 def test_equality_and_and() -> None:
-    assert ok('alertname="CostSpike", severity="critical"', {"alertname": "CostSpike", "severity": "critical"})
-    assert not ok('alertname="CostSpike", severity="critical"', {"alertname": "CostSpike", "severity": "warning"})
+    assert ok(
+        'alertname="CostSpike", severity="critical"', {"alertname": "CostSpike", "severity": "critical"}
+    )
+    assert not ok(
+        'alertname="CostSpike", severity="critical"', {"alertname": "CostSpike", "severity": "warning"}
+    )
 
 
 def test_not_equal_and_missing_label_is_empty() -> None:
@@ -41,9 +45,15 @@ def test_value_may_contain_commas_when_quoted() -> None:
 
 @pytest.mark.parametrize(
     ("expr", "message"),
-    [("", "empty matcher"), ("{}", "empty matcher"), ("alertname", "expected 'label op value'"),
-     ('severity=~"("', "bad regex"), ('a="1" b="2"', "expected ','"), ('{a="1"', "unclosed"),
-     ("1abc=x", "expected 'label op value'")],
+    [
+        ("", "empty matcher"),
+        ("{}", "empty matcher"),
+        ("alertname", "expected 'label op value'"),
+        ('severity=~"("', "bad regex"),
+        ('a="1" b="2"', "expected ','"),
+        ('{a="1"', "unclosed"),
+        ("1abc=x", "expected 'label op value'"),
+    ],
 )
 def test_errors_say_what_is_wrong(expr: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):

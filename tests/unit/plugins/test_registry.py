@@ -101,7 +101,7 @@ def test_params_model_is_accepted() -> None:
 )
 def test_wrong_signature_is_rejected(source: str) -> None:
     namespace: dict[str, object] = {}
-    exec(source, namespace)  # noqa: S102 - building test functions
+    exec(source, namespace)
     with use_registry(Registry()), pytest.raises(PlaybookError, match=r"must take exactly \(alert, ctx\)"):
         playbook(match='a="1"')(namespace["pb"])  # type: ignore[arg-type]
 
