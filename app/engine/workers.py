@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import os
 import socket
+import time
 import uuid
 
 import msgspec
@@ -159,8 +160,10 @@ class WorkerPool:
             metrics.DEAD_LETTERS.inc()
             await self.queue.ack(entry.id)
             return
+        began = time.time()
         executions = await self.dispatcher.handle(alert, entry.key, entry.traceparent)
-        failed = [ex for ex in executions if ex.status == "failed"]
+        # Only executions that failed now: a redelivered entry returns earlier records too.
+        failed = [ex for ex in executions if ex.status == "failed" and (ex.finished_at or 0) >= began]
         for ex in failed:
             await self.queue.dead_letter(
                 entry, ex.error or "failed", playbook=ex.playbook, execution_id=ex.id

@@ -193,3 +193,15 @@ def test_health_schema_and_metrics(start_service: Callable[..., Service]) -> Non
     assert 'autonomic_executions_total{playbook="cost_spike",status="succeeded"} 1.0' in text
     assert 'autonomic_action_duration_seconds_count{kind="flags.set",status="ok"} 3.0' in text
     assert "autonomic_queue_depth" in text
+
+
+def test_roles_on_the_api(start_service: Callable[..., Service]) -> None:
+    svc = start_service(AUTONOMIC_VIEWER_TOKEN="viewer-token-0123456789")
+    viewer = {"Authorization": "Bearer viewer-token-0123456789"}
+    webhook = {"Authorization": "Bearer test-webhook-token-0123456789"}
+    for path in ("/api/playbooks", "/api/flags", "/api/executions"):
+        assert httpx.get(svc.url + path, headers=viewer).status_code == 200
+        assert httpx.get(svc.url + path, headers=webhook).status_code == 403
+        assert httpx.get(svc.url + path, headers={"Authorization": "Bearer nope"}).status_code == 401
+    assert httpx.delete(svc.url + "/api/flags/cache.mode", headers=viewer).status_code == 403
+    assert httpx.get(svc.url + "/api/executions/ex-unknown", headers=viewer).status_code == 404

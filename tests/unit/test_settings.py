@@ -1,0 +1,40 @@
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from app.settings import Settings
+
+
+def test_defaults_run_without_anything_configured(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("AUTONOMIC_REDIS_URL", "AUTONOMIC_WEBHOOK_TOKEN", "AUTONOMIC_OPERATOR_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    settings = Settings()
+    assert settings.redis_url == "memory://"
+    assert settings.webhook_token is None
+    assert settings.playbook_paths[0].name in ("playbooks", "builtin_playbooks")
+
+
+def test_file_variants_and_lists(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "token").write_text("s3cret\n")
+    monkeypatch.setenv("AUTONOMIC_WEBHOOK_TOKEN_FILE", str(tmp_path / "token"))
+    monkeypatch.setenv("AUTONOMIC_KUBE_NAMESPACES", "llm-app, llm-gateway")
+    monkeypatch.setenv("AUTONOMIC_CLAIM_IDLE", "2m")
+    settings = Settings()
+    assert settings.webhook_token is not None
+    assert settings.webhook_token.get_secret_value() == "s3cret"
+    assert "s3cret" not in repr(settings)
+    assert settings.kube_namespaces == ["llm-app", "llm-gateway"]
+    assert settings.claim_idle == 120
+
+
+def test_unreadable_secret_file_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUTONOMIC_OPERATOR_TOKEN_FILE", str(tmp_path / "missing"))
+    with pytest.raises(ValidationError, match="operator_token_file: cannot read"):
+        Settings()
+
+
+def test_bad_duration_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUTONOMIC_DEDUP_TTL", "forever")
+    with pytest.raises(ValidationError, match="invalid duration"):
+        Settings()
