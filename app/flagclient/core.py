@@ -1,0 +1,182 @@
+"""The client's cache, failure memory and value parsing, shared by the sync and async clients.
+
+Freshness: while the change subscription is live a cached value is trusted for
+`cache_ttl` (changes arrive by message, the TTL only bounds drift from writes
+that bypass Autonomic); while it is down, for `poll_interval`, so the client
+falls back to polling with bounded staleness. After a Redis error the client
+does not touch Redis for `retry_after` seconds and serves the last known
+value (or the caller's default) — a flag read never raises into a request.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+log = logging.getLogger("autonomic.flagclient")
+
+Source = Literal["cache", "redis", "stale", "missing"]
+Listener = Callable[[str, "str | None"], None]
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """A flag's raw value and where it came from (`stale`: Redis failed, last known value)."""
+
+    name: str
+    value: str | None
+    source: Source
+    error: str | None = None
+
+
+def parse_bool(text: str) -> bool | None:
+    """`true/1/yes/on` → True, `false/0/no/off` → False, anything else → None."""
+    lowered = text.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    return None
+
+
+def parse_message(data: str | bytes) -> tuple[str, str | None] | None:
+    """(flag, value) from a `{prefix}changes` message, None if malformed."""
+    try:
+        message = json.loads(data)
+        flag, value = message["flag"], message.get("value")
+    except (ValueError, KeyError, TypeError):
+        return None
+    if not isinstance(flag, str) or not (value is None or isinstance(value, str)):
+        return None
+    return flag, value
+
+
+class ClientState:
+    """Cache + subscription liveness + failure back-off; thread-safe."""
+
+    def __init__(self, *, cache_ttl: float, poll_interval: float, retry_after: float) -> None:
+        self.cache_ttl = cache_ttl
+        self.poll_interval = poll_interval
+        self.retry_after = retry_after
+        self._values: dict[str, tuple[str | None, float]] = {}
+        self._lock = threading.Lock()
+        self._live = False
+        self._failed_at: float | None = None
+        self._listeners: list[Listener] = []
+
+    # -- cache -----------------------------------------------------------------------------
+
+    def fresh(self, name: str) -> tuple[bool, str | None]:
+        """(hit, value) for a value young enough to serve without asking Redis."""
+        with self._lock:
+            item = self._values.get(name)
+            limit = self.cache_ttl if self._live else self.poll_interval
+        if item is not None and time.monotonic() - item[1] < limit:
+            return True, item[0]
+        return False, None
+
+    def last_known(self, name: str) -> tuple[bool, str | None]:
+        """(known, value) regardless of age."""
+        with self._lock:
+            item = self._values.get(name)
+        return (True, item[0]) if item is not None else (False, None)
+
+    def store(self, name: str, value: str | None) -> None:
+        with self._lock:
+            self._values[name] = (value, time.monotonic())
+
+    # -- subscription ----------------------------------------------------------------------
+
+    @property
+    def live(self) -> bool:
+        """True while change messages are being received."""
+        return self._live
+
+    def subscribed(self) -> None:
+        """The subscription is (re)established: anything cached may have missed changes."""
+        with self._lock:
+            self._values.clear()
+            was_live, self._live = self._live, True
+        if not was_live:
+            log.info("autonomic flag subscription active")
+
+    def unsubscribed(self, exc: BaseException) -> None:
+        with self._lock:
+            was_live, self._live = self._live, False
+        if was_live:
+            log.warning("autonomic flag subscription lost (%s); polling until it returns", type(exc).__name__)
+
+    def changed(self, data: str | bytes) -> None:
+        """Apply one change message and tell the listeners."""
+        parsed = parse_message(data)
+        if parsed is None:
+            return
+        self.store(*parsed)
+        for listener in list(self._listeners):
+            try:
+                listener(*parsed)
+            except Exception:
+                log.exception("flag change listener failed")
+
+    def add_listener(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    # -- failures --------------------------------------------------------------------------
+
+    def backing_off(self) -> bool:
+        """True while we should not try Redis again after a failure."""
+        failed = self._failed_at
+        return failed is not None and time.monotonic() - failed < self.retry_after
+
+    def failed(self, exc: BaseException) -> None:
+        if self._failed_at is None:
+            log.warning(
+                "autonomic flags unavailable (%s: %s); serving last known values or defaults",
+                type(exc).__name__,
+                exc,
+            )
+        self._failed_at = time.monotonic()
+
+    def succeeded(self) -> None:
+        if self._failed_at is not None:
+            log.info("autonomic flags reachable again")
+            self._failed_at = None
+
+    def fallback(self, name: str, exc: BaseException | None = None) -> Resolution:
+        known, value = self.last_known(name)
+        error = f"{type(exc).__name__}: {exc}" if exc else "redis unavailable"
+        return Resolution(name, value, "stale", error) if known else Resolution(name, None, "missing", error)
+
+
+def as_str(value: str | None, default: str) -> str:
+    """`value`, or `default` when absent."""
+    return default if value is None else value
+
+
+def as_bool(value: str | None, default: bool) -> bool:
+    """`value` as a boolean, or `default` when absent or not a boolean word."""
+    parsed = None if value is None else parse_bool(value)
+    return default if parsed is None else parsed
+
+
+def as_float(value: str | None, default: float) -> float:
+    """`value` as a float, or `default` when absent or not a number."""
+    try:
+        return default if value is None else float(value)
+    except ValueError:
+        return default
+
+
+def as_int(value: str | None, default: int) -> int:
+    """`value` as an integer, or `default` when absent or not an integer."""
+    try:
+        return default if value is None else int(value)
+    except ValueError:
+        return default

@@ -1,0 +1,30 @@
+import pytest
+
+from app.flagclient.core import as_bool, as_float, as_int, as_str, parse_message
+
+
+@pytest.mark.parametrize(
+    ("fn", "value", "default", "expected"),
+    [
+        (as_str, None, "std", "std"),
+        (as_str, "economy", "std", "economy"),
+        (as_bool, "TRUE", False, True),
+        (as_bool, "off", True, False),
+        (as_bool, "maybe", True, True),
+        (as_bool, None, False, False),
+        (as_float, "0.5", 1.0, 0.5),
+        (as_float, "half", 1.0, 1.0),
+        (as_int, "3", 1, 3),
+        (as_int, "3.5", 1, 1),
+    ],
+)
+def test_conversions_fall_back_to_the_default(fn, value, default, expected) -> None:  # type: ignore[no-untyped-def]
+    assert fn(value, default) == expected
+
+
+def test_parse_message() -> None:
+    assert parse_message('{"flag": "a", "value": "1"}') == ("a", "1")
+    assert parse_message(b'{"flag": "a", "value": null}') == ("a", None)
+    assert parse_message("{bad") is None
+    assert parse_message('{"flag": 1}') is None
+    assert parse_message('{"value": "x"}') is None
