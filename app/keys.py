@@ -48,6 +48,27 @@ class Keys:
         """Cooldown marker per (playbook, alert labels)."""
         return f"{self.ns}cooldown:{playbook}:{labels_fingerprint}"
 
+    def incident(self, fingerprint: str) -> str:
+        """The PagerDuty dedup key of an alert we paged for (so its resolve resolves it)."""
+        return f"{self.ns}incident:{fingerprint}"
+
+    def thread(self, fingerprint: str) -> str:
+        """The Slack channel and ts of an alert's first message (replies go in its thread)."""
+        return f"{self.ns}thread:{fingerprint}"
+
+    @property
+    def followups(self) -> str:
+        """Sorted set of scheduled follow-ups by due time."""
+        return f"{self.ns}followups"
+
+    def followup(self, key: str) -> str:
+        """One scheduled follow-up: playbook, alert, event key."""
+        return f"{self.ns}followup:{key}"
+
+    def followups_of(self, fingerprint: str) -> str:
+        """The follow-ups scheduled for one alert (cancelled on resolve)."""
+        return f"{self.ns}followups-of:{fingerprint}"
+
     def resolved(self, fingerprint: str, starts_at: str) -> str:
         """Tombstone: this alert episode has resolved, so late firing work takes no lease."""
         return f"{self.ns}resolved:{fingerprint}:{starts_at}"

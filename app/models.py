@@ -16,7 +16,7 @@ import msgspec
 AlertStatus = Literal["firing", "resolved"]
 ExecutionStatus = Literal["running", "succeeded", "failed", "skipped"]
 ActionStatus = Literal["ok", "dry_run", "refused", "failed"]
-Source = Literal["alertmanager", "manual", "system"]
+Source = Literal["alertmanager", "manual", "system", "followup"]
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
 

@@ -19,7 +19,15 @@ from app.durations import parse_duration
 Seconds = Annotated[float, BeforeValidator(parse_duration)]
 CommaList = Annotated[list[str], NoDecode]
 
-_SECRETS = ("webhook_token", "operator_token", "viewer_token")
+_SECRETS = (
+    "webhook_token",
+    "operator_token",
+    "viewer_token",
+    "slack_token",
+    "slack_webhook_url",
+    "pagerduty_routing_key",
+    "notify_token",
+)
 
 
 def builtin_playbook_dir() -> Path | None:
@@ -77,12 +85,49 @@ class Settings(BaseSettings):
     lease_grace: Seconds = 60.0
     default_flag_ttl: Seconds = 3600.0
 
+    public_url: str | None = None
+    action_attempts: int = Field(4, ge=1, le=20)
+    action_retry_base: Seconds = 0.5
+    action_retry_max: Seconds = 10.0
+    action_timeout: Seconds = 10.0
+
+    kubeconfig: Path | None = None
+    kube_context: str | None = None
+    kube_restart_budget: int = Field(3, ge=0)
+    kube_max_pod_deletes: int = Field(5, ge=1)
+
+    slack_token: SecretStr | None = None
+    slack_token_file: Path | None = None
+    slack_webhook_url: SecretStr | None = None
+    slack_webhook_url_file: Path | None = None
+    slack_base_url: str = "https://slack.com/api/"
+    slack_channel: str = "#alerts"
+
+    pagerduty_routing_key: SecretStr | None = None
+    pagerduty_routing_key_file: Path | None = None
+    pagerduty_events_url: str = "https://events.pagerduty.com"
+    pagerduty_ca_bundle: Path | None = None
+
+    notify_user_url: str | None = None
+    notify_token: SecretStr | None = None
+    notify_token_file: Path | None = None
+
+    def secret_values(self) -> list[str]:
+        """Every configured secret, for redaction."""
+        return [s.get_secret_value() for name in _SECRETS if (s := getattr(self, name)) is not None]
+
     @field_validator("playbook_dirs", "kube_namespaces", mode="before")
     @classmethod
     def _split_commas(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("slack_base_url")
+    @classmethod
+    def _trailing_slash(cls, value: str) -> str:
+        # slack_sdk joins method names onto the base URL and needs the slash.
+        return value if value.endswith("/") else value + "/"
 
     @field_validator("redis_namespace", "flag_prefix")
     @classmethod

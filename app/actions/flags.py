@@ -92,6 +92,11 @@ class FlagStore:
         value = await self.redis.get(self.prefix + check_name(name))
         return str(value) if value is not None else None
 
+    async def held_by(self, holder: str) -> set[str]:
+        """Flags `holder` has (or recently had) a lease on."""
+        names: Any = await self.redis.smembers(f"{self.namespace}holder:{holder}")
+        return set(names)
+
     async def paused(self) -> bool:
         """True while the kill switch flag `autonomic.paused` is set to a truthy value."""
         value = await self.get(PAUSED_FLAG)

@@ -25,18 +25,16 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, sto
 
 from app import metrics, tracing
 from app.actions.flags import FlagStore
+from app.actions.outside import Adapters
 from app.engine.executions import ExecutionStore
+from app.engine.followups import FollowUps
 from app.errors import PermanentError, TemporaryError
 from app.keys import Keys
 from app.models import ActionRecord, Alert, Execution, Source, labels_fingerprint
-from app.plugins.context import (
-    Context,
-    FlagActions,
-    NotifyActions,
-    Recorder,
-    SlackActions,
-    SyncProxy,
-)
+from app.plugins import matchers as matcher_syntax
+from app.plugins.context import Context, SyncProxy
+from app.plugins.facades import FlagActions, KubeActions, NotifyActions, PagerDutyActions, SlackActions
+from app.plugins.recorder import Recorder
 from app.plugins.registry import PlaybookSpec, Registry
 from app.settings import Settings
 
@@ -44,8 +42,6 @@ log = structlog.get_logger(__name__)
 RESOLVE_PLAYBOOK = "autonomic.resolve"
 TOMBSTONE_TTL_S = 86400
 _RETRYABLE = (TemporaryError, TimeoutError, RedisConnectionError, RedisTimeoutError)
-_SLACK_PENDING = "Slack is not configured (recorded only)"
-_NOTIFY_PENDING = "HTTP notifications are not configured (recorded only)"
 
 
 def execution_id(event_key: str, playbook: str) -> str:
@@ -102,7 +98,12 @@ class Dispatcher:
         settings: Settings,
         flags: FlagStore,
         executions: ExecutionStore,
+        followups: FollowUps,
     ) -> None:
+        self.adapters = Adapters(
+            missing={name: "not started" for name in ("kube", "pagerduty", "slack", "notify", "notify.user")}
+        )
+        self.followups = followups
         self.registry = registry
         self.redis = redis
         self.keys = keys
@@ -112,49 +113,56 @@ class Dispatcher:
 
     # -- alerts ---------------------------------------------------------------------------
 
-    async def handle(self, alert: Alert, event_key: str, traceparent: str = "") -> list[Execution]:
-        """Process one alert notification; return the executions it produced."""
+    async def handle(
+        self,
+        alert: Alert,
+        event_key: str,
+        traceparent: str = "",
+        *,
+        run: str = "",
+        trigger: Trigger | None = None,
+    ) -> list[Execution]:
+        """Process one queued item; return the executions it produced.
+
+        An alert notification runs every matching playbook (a resolved one first
+        releases what the alert holds); a follow-up or manual trigger names the
+        playbook to `run`."""
         with (
             structlog.contextvars.bound_contextvars(fingerprint=alert.fingerprint, alertname=alert.name),
             tracing.span("dispatch", traceparent or None, alert_status=alert.status),
         ):
+            if run:
+                return [await self._run_named(run, alert, event_key, trigger or Trigger(source="followup"))]
             results: list[Execution] = []
             if alert.status == "resolved":
-                released = await self._resolve(alert, event_key)
-                if released is not None:
+                await self.redis.set(
+                    self.keys.resolved(alert.fingerprint, alert.episode), "1", ex=TOMBSTONE_TTL_S
+                )
+                await self.followups.cancel(alert.fingerprint)
+                released = await self.run(RESOLVE, alert, event_key, Trigger(source="system"))
+                if released.actions or released.status != "succeeded":
                     results.append(released)
             for spec in self.registry.match(alert):
                 results.append(await self.run(spec, alert, event_key, Trigger()))
             return results
 
-    async def _resolve(self, alert: Alert, event_key: str) -> Execution | None:
-        """Tombstone the episode, then release every lease the alert holds (recorded if any)."""
-        await self.redis.set(self.keys.resolved(alert.fingerprint, alert.episode), "1", ex=TOMBSTONE_TTL_S)
-        ex_id = execution_id(event_key, RESOLVE_PLAYBOOK)
-        existing = await self.executions.get(ex_id)
-        if existing is not None and existing.final:
-            return existing
-        execution = Execution(
-            id=ex_id,
-            playbook=RESOLVE_PLAYBOOK,
-            source="system",
-            alert=alert,
-            event_key=event_key,
-            started_at=time.time(),
-            attempts=1,
-        )
-        recorder = Recorder(dry_run=False, paused=await self.flags.paused(), completed={}, persist=None)
-        holder = f"alert:{alert.fingerprint}"
-        if recorder.paused:
-            await recorder.run("flags.release_all", holder, {}, None)
-        else:
-            released = await self.flags.release_holder(holder)
-            for name, value in released.items():
-                await recorder.run("flags.release", name, {"holder": holder}, _constant({"effective": value}))
-        if not recorder.records:
-            return None
-        execution.actions = recorder.records
-        return await self._finish(execution, "succeeded")
+    async def _run_named(self, name: str, alert: Alert, event_key: str, trigger: Trigger) -> Execution:
+        spec = self.registry.get(name)
+        if spec is None:
+            execution = self._new_execution(
+                execution_id(event_key, name), name, alert, event_key, trigger, False
+            )
+            execution.error = f"unknown playbook {name!r}"
+            return await self._finish(execution, "failed")
+        if trigger.source == "followup" and await self.redis.exists(
+            self.keys.resolved(alert.fingerprint, alert.episode)
+        ):
+            execution = self._new_execution(
+                execution_id(event_key, name), name, alert, event_key, trigger, False
+            )
+            execution.skipped_reason = "the alert resolved before the follow-up was due"
+            return await self._finish(execution, "skipped")
+        return await self.run(spec, alert, event_key, trigger)
 
     # -- playbooks ------------------------------------------------------------------------
 
@@ -164,12 +172,22 @@ class Dispatcher:
         params: BaseModel | None = None
         if spec.params is not None:
             params = spec.params.model_validate(trigger.params)
-        holder = (
-            f"operator:{trigger.actor or 'unknown'}"
-            if trigger.source == "manual"
-            else f"alert:{alert.fingerprint}"
-        )
-        tombstone = self.keys.resolved(alert.fingerprint, alert.episode) if trigger.source != "manual" else ""
+        manual = trigger.source == "manual"
+        holder = f"operator:{trigger.actor or 'unknown'}" if manual else f"alert:{alert.fingerprint}"
+        tombstone = "" if manual else self.keys.resolved(alert.fingerprint, alert.episode)
+        parts: dict[str, Any] = {
+            "recorder": recorder,
+            "alert": alert,
+            "adapters": self.adapters,
+            "redis": self.redis,
+            "keys": self.keys,
+        }
+
+        async def schedule(key: str, playbook: str, delay: float) -> dict[str, Any]:
+            if self.registry.get(playbook) is None:
+                raise PermanentError(f"follow-up names unknown playbook {playbook!r}")
+            return await self.followups.schedule(key, playbook, alert, delay)
+
         return Context(
             alert=alert,
             execution_id=ex_id,
@@ -182,8 +200,11 @@ class Dispatcher:
                 tombstone=tombstone,
                 default_ttl=self.settings.default_flag_ttl,
             ),
-            slack=SlackActions("slack", recorder, _SLACK_PENDING),
-            notify=NotifyActions("notify", recorder, _NOTIFY_PENDING),
+            kube=KubeActions(**parts),
+            pagerduty=PagerDutyActions(**parts),
+            slack=SlackActions(**parts),
+            notify=NotifyActions(**parts),
+            schedule=schedule,
             params=params,
         )
 
@@ -204,18 +225,7 @@ class Dispatcher:
         existing = await self.executions.get(ex_id)
         if existing is not None and existing.final:
             return existing
-        execution = existing or Execution(
-            id=ex_id,
-            playbook=spec.name,
-            source=trigger.source,
-            alert=alert,
-            event_key=event_key,
-            dry_run=trigger.dry_run or spec.dry_run or self.settings.dry_run,
-            actor=trigger.actor,
-            reason=trigger.reason,
-            params=trigger.params,
-            started_at=time.time(),
-        )
+        execution = existing or self._new_execution(ex_id, spec.name, alert, event_key, trigger, spec.dry_run)
         with (
             structlog.contextvars.bound_contextvars(execution_id=ex_id, playbook=spec.name),
             tracing.span(f"playbook {spec.name}", playbook=spec.name, execution_id=ex_id),
@@ -225,7 +235,8 @@ class Dispatcher:
                 execution.skipped_reason = f"cooldown {spec.cooldown:g}s"
                 return await self._finish(execution, "skipped")
             completed = await self.executions.completed_actions(ex_id)
-            await self.executions.start(execution)
+            if spec is not RESOLVE:  # the resolve is recorded only when it had something to do
+                await self.executions.start(execution)
 
             async def persist(record: ActionRecord) -> None:
                 await self.executions.complete_action(ex_id, record)
@@ -235,6 +246,8 @@ class Dispatcher:
                 paused=await self.flags.paused(),
                 completed=completed,
                 persist=persist,
+                execution_id=ex_id,
+                redact=self.adapters.redact,
             )
             try:
                 ctx = self._context(spec, alert, ex_id, recorder, trigger)
@@ -245,11 +258,30 @@ class Dispatcher:
                 await self._attempts(spec, alert, ctx, execution)
             except Exception as exc:
                 execution.actions = recorder.records
-                execution.error = _describe(exc)
+                execution.error = self.adapters.redact(_describe(exc))
                 log.warning("playbook failed", error=execution.error, attempts=execution.attempts)
                 return await self._finish(execution, "failed")
             execution.actions = recorder.records
+            if spec is RESOLVE and not execution.actions:
+                execution.status = "succeeded"
+                return execution
             return await self._finish(execution, "succeeded")
+
+    def _new_execution(
+        self, ex_id: str, playbook: str, alert: Alert, event_key: str, trigger: Trigger, spec_dry_run: bool
+    ) -> Execution:
+        return Execution(
+            id=ex_id,
+            playbook=playbook,
+            source=trigger.source,
+            alert=alert,
+            event_key=event_key,
+            dry_run=trigger.dry_run or spec_dry_run or self.settings.dry_run,
+            actor=trigger.actor,
+            reason=trigger.reason,
+            params=trigger.params,
+            started_at=time.time(),
+        )
 
     async def _attempts(self, spec: PlaybookSpec, alert: Alert, ctx: Context, execution: Execution) -> None:
         timeout = spec.timeout or self.settings.playbook_timeout
@@ -304,7 +336,9 @@ class Dispatcher:
                 key = self.keys.cooldown(spec.name, labels_fingerprint(alert.labels))
                 if await self.redis.exists(key):
                     blocked = f"cooldown {spec.cooldown:g}s"
-            recorder = Recorder(dry_run=True, paused=False, completed={}, persist=None)
+            recorder = Recorder(
+                dry_run=True, paused=False, completed={}, persist=None, redact=self.adapters.redact
+            )
             error = None
             try:
                 ctx = self._context(
@@ -319,11 +353,26 @@ class Dispatcher:
         return plans
 
 
-def _constant(value: Any) -> Any:
-    async def act() -> Any:
-        return value
+async def _resolve(alert: Alert, ctx: Context) -> None:
+    """Undo what is reversible: release the alert's flag leases, resolve its incident, reply in
+    its Slack thread. Runs for every resolved alert before the `on="resolved"` playbooks."""
+    if await ctx.flags.held():
+        await ctx.flags.release_all()
+    if await ctx.pagerduty.paged():
+        await ctx.pagerduty.resolve()
+    if await ctx.slack.has_thread():
+        await ctx.slack.reply("Resolved: mitigations released.")
 
-    return act
+
+RESOLVE = PlaybookSpec(
+    name=RESOLVE_PLAYBOOK,
+    fn=_resolve,
+    match='alertname=~".*"',
+    matchers=matcher_syntax.parse('alertname=~".*"'),
+    on="resolved",
+    description=_resolve.__doc__ or "",
+    source=__name__,
+)
 
 
 def _describe(exc: BaseException) -> str:

@@ -26,22 +26,38 @@ class QueueFull(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """One queued notification: stream id, event key, alert JSON, trace context, deliveries."""
+    """One queued item: stream id, event key, alert JSON, trace context, deliveries, and for
+    follow-ups and manual triggers the playbook to `run` (otherwise: every matching one)."""
 
     id: str
     key: str
     alert: str
     traceparent: str
     deliveries: int = 1
+    run: str = ""
+    meta: str = ""
 
     @property
     def fields(self) -> dict[Any, Any]:
         """The stream fields, for re-queueing or dead-lettering."""
-        return {"k": self.key, "a": self.alert, "tp": self.traceparent}
+        fields = {"k": self.key, "a": self.alert, "tp": self.traceparent}
+        if self.run:
+            fields["run"] = self.run
+        if self.meta:
+            fields["meta"] = self.meta
+        return fields
 
 
 def _entry(entry_id: str, fields: dict[str, str], deliveries: int = 1) -> Entry:
-    return Entry(entry_id, fields.get("k", ""), fields.get("a", ""), fields.get("tp", ""), deliveries)
+    return Entry(
+        entry_id,
+        fields.get("k", ""),
+        fields.get("a", ""),
+        fields.get("tp", ""),
+        deliveries,
+        fields.get("run", ""),
+        fields.get("meta", ""),
+    )
 
 
 @dataclass(frozen=True, slots=True)

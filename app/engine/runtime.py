@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.actions import outside
 from app.actions.flags import FlagStore
 from app.connection import Clients, connect
 from app.engine.dispatch import Dispatcher
 from app.engine.executions import ExecutionStore
+from app.engine.followups import FollowUps
 from app.engine.queue import AlertQueue
 from app.engine.workers import WorkerPool
 from app.keys import Keys
@@ -61,6 +63,7 @@ class Runtime:
             settings=settings,
             flags=flags,
             executions=executions,
+            followups=FollowUps(redis, keys),
         )
         workers = WorkerPool(
             queue,
@@ -72,11 +75,15 @@ class Runtime:
         )
         return cls(settings, clients, keys, registry, flags, executions, queue, dispatcher, workers)
 
-    async def start(self) -> None:
-        """Start consuming the queue."""
-        await self.workers.start()
+    async def start(self, *, run_workers: bool = True) -> None:
+        """Connect the outside-system adapters and start consuming the queue."""
+        self.dispatcher.adapters = await outside.build(self.settings, self.clients.commands)
+        if run_workers:
+            await self.workers.start()
 
-    async def stop(self) -> None:
+    async def stop(self, *, run_workers: bool = True) -> None:
         """Finish or hand back in-flight work, then close connections."""
-        await self.workers.stop()
+        if run_workers:
+            await self.workers.stop()
+        await self.dispatcher.adapters.close()
         await self.clients.close()

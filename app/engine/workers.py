@@ -161,7 +161,7 @@ class WorkerPool:
             await self.queue.ack(entry.id)
             return
         began = time.time()
-        executions = await self.dispatcher.handle(alert, entry.key, entry.traceparent)
+        executions = await self.dispatcher.handle(alert, entry.key, entry.traceparent, run=entry.run)
         # Only executions that failed now: a redelivered entry returns earlier records too.
         failed = [ex for ex in executions if ex.status == "failed" and (ex.finished_at or 0) >= began]
         for ex in failed:
@@ -184,6 +184,7 @@ class WorkerPool:
                         log.info("reclaimed entry", entry=entry.id, deliveries=entry.deliveries)
                         await self._slots.acquire()
                         self._spawn(entry)
+                await self.dispatcher.followups.release_due()
                 await self.queue.trim_acknowledged()
                 depth = await self.queue.depth()
                 metrics.QUEUE_DEPTH.labels("lag").set(depth.lag)

@@ -51,16 +51,12 @@ def create_app(
             playbooks=[spec.name for spec in runtime.registry],
             dry_run=settings.dry_run,
         )
-        if run_workers:
-            await runtime.start()
+        await runtime.start(run_workers=run_workers)
         try:
             yield
         finally:
             app.state.draining = True
-            if run_workers:
-                await runtime.stop()
-            else:
-                await runtime.clients.close()
+            await runtime.stop(run_workers=run_workers)
 
     return Litestar(
         route_handlers=[alertmanager_webhook, ApiController, healthz, readyz, metrics],

@@ -8,13 +8,13 @@ import pytest
 
 from app.errors import GuardrailRefused
 from app.models import ActionRecord
-from app.plugins.context import Recorder
+from app.plugins.recorder import Recorder
 
 
 def counter() -> tuple[list[int], Any]:
     calls: list[int] = []
 
-    async def act() -> str:
+    async def act(key: str) -> str:
         calls.append(1)
         return "done"
 
@@ -63,10 +63,10 @@ async def test_unavailable_adapter_is_recorded_as_dry_run_with_reason() -> None:
 
 
 async def test_refusal_and_failure_are_recorded() -> None:
-    async def refuse() -> None:
+    async def refuse(key: str) -> None:
         raise GuardrailRefused("outside the namespace allowlist")
 
-    async def explode() -> None:
+    async def explode(key: str) -> None:
         raise ValueError("bad")
 
     recorder = Recorder(dry_run=False, paused=False, completed={}, persist=None)

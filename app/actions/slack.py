@@ -1,0 +1,141 @@
+"""Slack: one Block Kit message per execution, the resolved notification replying in its thread.
+
+Uses slack_sdk's `AsyncWebClient` (bot token) or, as an alternative, an
+incoming-webhook URL (no threads there: replies become new messages). Text
+taken from alert labels and annotations is escaped so it cannot inject
+markup, links or mentions. 429 Retry-After, 5xx and network errors are retried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from app.actions.retry import Retryable, RetryPolicy, call, parse_retry_after
+from app.errors import PermanentError
+
+_RETRYABLE_ERRORS = frozenset(
+    {"ratelimited", "service_unavailable", "internal_error", "fatal_error", "request_timeout"}
+)
+
+
+def escape(text: str, limit: int = 2900) -> str:
+    """Slack-escape `text` (`&`, `<`, `>`), so no link, mention or channel ping can be injected."""
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    # `@here`-style words only ping with link_names, which we never set; keep them inert anyway.
+    escaped = escaped.replace("@", "@\u200b")
+    return escaped if len(escaped) <= limit else escaped[: limit - 1] + "…"
+
+
+@dataclass(frozen=True)
+class Message:
+    """What to post: fallback text and blocks."""
+
+    text: str
+    blocks: list[dict[str, Any]]
+
+
+def build_message(
+    *, title: str, text: str, status: str, labels: dict[str, str], actions: list[str], links: dict[str, str]
+) -> Message:
+    """A Block Kit message: header, the playbook's text, labels, what was done, links."""
+    icon = ":rotating_light:" if status == "firing" else ":white_check_mark:"
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": f"{title} ({status})"[:150]}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"{icon} {escape(text)}"}},
+    ]
+    if labels:
+        shown = ", ".join(f"{escape(k, 100)}={escape(v, 200)}" for k, v in sorted(labels.items()))
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": shown[:2900]}]})
+    if actions:
+        done = "\n".join(f"• {escape(a, 300)}" for a in actions[:20])
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"*Done:*\n{done}"}})
+    safe_links = [
+        f"<{url}|{escape(name, 50)}>"
+        for name, url in links.items()
+        if url.startswith(("https://", "http://")) and not any(c in url for c in "<>| \n")
+    ]
+    if safe_links:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(safe_links)}]})
+    return Message(text=f"{title}: {text}"[:3000], blocks=blocks)
+
+
+def _classify(exc: BaseException) -> BaseException:
+    if isinstance(exc, SlackApiError):
+        response = exc.response
+        status = getattr(response, "status_code", 0)
+        error = response.get("error", "") if hasattr(response, "get") else ""
+        if status == 429 or error == "ratelimited":
+            headers = getattr(response, "headers", {}) or {}
+            return Retryable(
+                f"slack rate limited ({error or status})",
+                retry_after=parse_retry_after(headers.get("Retry-After")),
+            )
+        if status >= 500 or error in _RETRYABLE_ERRORS:
+            return Retryable(f"slack error {status} {error}")
+        return PermanentError(f"slack refused: {error or status}")
+    if isinstance(exc, aiohttp.ClientError | asyncio.TimeoutError | TimeoutError | OSError):
+        return Retryable(f"slack unreachable: {type(exc).__name__}: {exc}")
+    return exc
+
+
+class SlackAdapter:
+    """Posts and thread replies through a Web API client or an incoming webhook."""
+
+    def __init__(
+        self,
+        *,
+        web: AsyncWebClient | None = None,
+        webhook: AsyncWebhookClient | None = None,
+        policy: RetryPolicy,
+    ) -> None:
+        if web is None and webhook is None:
+            raise ValueError("SlackAdapter needs a Web API client or a webhook client")
+        self.web = web
+        self.webhook = webhook
+        self.policy = policy
+
+    @property
+    def threads(self) -> bool:
+        """True when replies can go into a thread (Web API only)."""
+        return self.web is not None
+
+    async def post(self, channel: str, message: Message, *, thread_ts: str | None = None) -> dict[str, Any]:
+        """Post `message`; return the channel and message ts (for threading)."""
+
+        async def once() -> dict[str, Any]:
+            try:
+                if self.web is not None:
+                    response = await self.web.chat_postMessage(
+                        channel=channel,
+                        text=message.text,
+                        blocks=message.blocks,
+                        thread_ts=thread_ts,
+                        unfurl_links=False,
+                        unfurl_media=False,
+                    )
+                    return {"channel": str(response["channel"]), "ts": str(response["ts"])}
+                assert self.webhook is not None
+                hook = await self.webhook.send(text=message.text, blocks=message.blocks)
+                if hook.status_code == 429:
+                    raise Retryable(
+                        "slack webhook rate limited",
+                        retry_after=parse_retry_after(hook.headers.get("Retry-After")),
+                    )
+                if hook.status_code >= 500:
+                    raise Retryable(f"slack webhook error {hook.status_code}")
+                if hook.status_code >= 400:
+                    raise PermanentError(f"slack webhook refused: {hook.status_code} {hook.body[:100]}")
+                return {"channel": channel, "ts": None}
+            except (Retryable, PermanentError):
+                raise
+            except Exception as exc:
+                raise _classify(exc) from None
+
+        return await call(self.policy, f"slack post to {channel}", once)

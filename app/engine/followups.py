@@ -1,0 +1,87 @@
+"""Durable follow-ups ("page if still firing in 10 minutes"): a sorted set by due time in Redis.
+
+Scheduling is idempotent (keyed by the scheduling action's idempotency key).
+Every replica polls; one Lua call moves each due follow-up into the work queue
+exactly once, as an entry naming the playbook to run. A resolved alert
+cancels its follow-ups, and dispatch skips a follow-up whose episode resolved.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from redis.asyncio import Redis
+
+from app.keys import Keys
+from app.models import Alert
+
+_encoder = msgspec.json.Encoder()
+
+_RELEASE = """
+local now = tonumber(redis.call('TIME')[1]) * 1000
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[2]))
+local moved = 0
+for _, key in ipairs(due) do
+  if redis.call('ZREM', KEYS[1], key) == 1 then
+    local item = redis.call('HGETALL', ARGV[1] .. 'followup:' .. key)
+    if #item > 0 then
+      local f = {}
+      for i = 1, #item, 2 do f[item[i]] = item[i + 1] end
+      redis.call('XADD', KEYS[2], '*', 'k', 'followup:' .. key, 'a', f.alert, 'tp', '', 'run', f.playbook)
+      redis.call('SREM', ARGV[1] .. 'followups-of:' .. f.fingerprint, key)
+      moved = moved + 1
+    end
+    redis.call('DEL', ARGV[1] .. 'followup:' .. key)
+  end
+end
+return moved
+"""
+
+
+class FollowUps:
+    """Schedule, cancel and release follow-ups."""
+
+    def __init__(self, redis: Redis, keys: Keys) -> None:
+        self.redis = redis
+        self.keys = keys
+        self._release = redis.register_script(_RELEASE)
+
+    async def schedule(self, key: str, playbook: str, alert: Alert, delay_s: float) -> dict[str, Any]:
+        """Run `playbook` for `alert` in `delay_s` seconds (no-op if `key` is already scheduled)."""
+        (now_s, now_us) = await self.redis.time()
+        due_ms = int(now_s * 1000 + now_us // 1000 + delay_s * 1000)
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.hset(
+            self.keys.followup(key),
+            mapping={
+                "playbook": playbook,
+                "alert": _encoder.encode(alert).decode(),
+                "fingerprint": alert.fingerprint,
+            },
+        )
+        pipe.expire(self.keys.followup(key), int(delay_s) + 86400)
+        pipe.zadd(self.keys.followups, {key: due_ms}, nx=True)
+        pipe.sadd(self.keys.followups_of(alert.fingerprint), key)
+        await pipe.execute()
+        return {"due_at_ms": due_ms}
+
+    async def cancel(self, fingerprint: str) -> int:
+        """Cancel every follow-up of one alert; return how many were pending."""
+        keys: Any = await self.redis.smembers(self.keys.followups_of(fingerprint))
+        if not keys:
+            return 0
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.zrem(self.keys.followups, *keys)
+        pipe.delete(*(self.keys.followup(k) for k in keys), self.keys.followups_of(fingerprint))
+        removed, _ = await pipe.execute()
+        return int(removed)
+
+    async def pending(self, fingerprint: str) -> int:
+        """How many follow-ups one alert has scheduled."""
+        return int(await self.redis.scard(self.keys.followups_of(fingerprint)))
+
+    async def release_due(self, limit: int = 100) -> int:
+        """Move due follow-ups into the work queue; return how many."""
+        moved = await self._release(keys=[self.keys.followups, self.keys.alerts], args=[self.keys.ns, limit])
+        return int(moved)

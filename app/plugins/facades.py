@@ -1,0 +1,345 @@
+"""What `ctx.flags`, `ctx.kube`, `ctx.pagerduty`, `ctx.slack`, `ctx.notify` do for a playbook:
+turn a call into a recorded action on the matching adapter, or a dry-run record when
+that system is not configured. Per-alert state that the resolve needs (the
+PagerDuty incident, the Slack thread) is kept in Redis.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+import structlog
+from redis.asyncio import Redis
+
+from app.actions.flags import FlagStore, check_name, encode_value
+from app.actions.kube import Kind
+from app.actions.pagerduty import dedup_key, severity_of
+from app.actions.slack import build_message
+from app.durations import parse_duration
+from app.errors import GuardrailRefused, PermanentError
+from app.keys import Keys
+from app.models import ActionRecord, Alert
+from app.plugins.recorder import Recorder
+
+if TYPE_CHECKING:
+    from app.actions.outside import Adapters
+
+STATE_TTL_S = 7 * 86400
+log = structlog.get_logger(__name__)
+
+
+class _Facade:
+    """Common plumbing: the recorder, the alert, the adapters and per-alert Redis state."""
+
+    system = ""
+
+    def __init__(
+        self, *, recorder: Recorder, alert: Alert, adapters: Adapters, redis: Redis, keys: Keys
+    ) -> None:
+        self._recorder = recorder
+        self._alert = alert
+        self._adapters = adapters
+        self._redis = redis
+        self._keys = keys
+
+    def _unavailable(self) -> str | None:
+        reason = self._adapters.missing.get(self.system)
+        return f"{self.system} not configured: {reason}" if reason else None
+
+
+class FlagActions:
+    """`ctx.flags`: leases on feature flags, held by the alert (or the operator for manual runs)."""
+
+    def __init__(
+        self, store: FlagStore, recorder: Recorder, *, holder: str, tombstone: str, default_ttl: float
+    ) -> None:
+        self._store = store
+        self._recorder = recorder
+        self._holder = holder
+        self._tombstone = tombstone
+        self._default_ttl = default_ttl
+
+    async def get(self, name: str) -> str | None:
+        """The flag's effective value now (None when absent)."""
+        return await self._store.get(name)
+
+    async def set(
+        self, name: str, value: str | bool | int | float, ttl: str | float | None = None
+    ) -> ActionRecord:
+        """Hold `name` at `value` until the alert resolves or `ttl` passes (default 1h)."""
+        check_name(name)
+        text = encode_value(value)
+        ttl_s = parse_duration(ttl) if ttl is not None else self._default_ttl
+        if ttl_s <= 0:
+            raise PermanentError(f"flag TTL must be positive, not {ttl!r}")
+
+        async def act(_: str) -> dict[str, Any]:
+            outcome = await self._store.set(
+                name, text, ttl_s=ttl_s, holder=self._holder, tombstone=self._tombstone
+            )
+            if not outcome.applied:
+                raise GuardrailRefused(outcome.refused_reason or "refused")
+            return {"effective": outcome.value, "expires_at_ms": outcome.expires_at_ms}
+
+        params = {"value": text, "ttl_s": ttl_s, "holder": self._holder}
+        return await self._recorder.run("flags.set", name, params, act)
+
+    async def release(self, name: str) -> ActionRecord:
+        """End this holder's lease on `name` now."""
+        check_name(name)
+
+        async def act(_: str) -> dict[str, Any]:
+            return {"effective": await self._store.release(name, self._holder)}
+
+        return await self._recorder.run("flags.release", name, {"holder": self._holder}, act)
+
+    async def held(self) -> list[str]:
+        """Names of the flags this holder has leases on."""
+        return sorted(await self._store.held_by(self._holder))
+
+    async def release_all(self) -> ActionRecord:
+        """End every lease this holder has (what a resolved alert does)."""
+
+        async def act(_: str) -> dict[str, Any]:
+            return {"released": await self._store.release_holder(self._holder)}
+
+        return await self._recorder.run("flags.release_all", self._holder, {}, act)
+
+
+class KubeActions(_Facade):
+    """`ctx.kube`: workload restarts, pod deletion and scaling, behind the guardrails."""
+
+    system = "kube"
+
+    async def restart(self, kind: Kind, name: str, namespace: str) -> ActionRecord:
+        """Rollout restart of a Deployment / StatefulSet / DaemonSet, as `kubectl rollout restart`."""
+        kube = self._adapters.kube
+
+        async def act(key: str) -> Any:
+            assert kube is not None
+            return await kube.restart(kind, name, namespace, key=key)
+
+        target = f"{namespace}/{kind}/{name}"
+        return await self._recorder.run("kube.restart", target, {}, act, unavailable=self._unavailable())
+
+    async def scale(self, kind: Kind, name: str, namespace: str, replicas: int) -> ActionRecord:
+        """Set a workload's replica count."""
+        kube = self._adapters.kube
+
+        async def act(_: str) -> Any:
+            assert kube is not None
+            return await kube.scale(kind, name, namespace, replicas)
+
+        target = f"{namespace}/{kind}/{name}"
+        return await self._recorder.run(
+            "kube.scale", target, {"replicas": replicas}, act, unavailable=self._unavailable()
+        )
+
+    async def delete_pods(
+        self,
+        namespace: str,
+        *,
+        names: list[str] | None = None,
+        labels: dict[str, str] | None = None,
+        max_count: int = 1,
+    ) -> ActionRecord:
+        """Delete pods by name or equality labels, at most `max_count` (and the configured cap)."""
+        kube = self._adapters.kube
+
+        async def act(_: str) -> Any:
+            assert kube is not None
+            return await kube.delete_pods(namespace, names=names, labels=labels, max_count=max_count)
+
+        params = {"names": names, "labels": labels, "max_count": max_count}
+        return await self._recorder.run(
+            "kube.delete_pods", namespace, params, act, unavailable=self._unavailable()
+        )
+
+
+class PagerDutyActions(_Facade):
+    """`ctx.pagerduty`: page on-call; the incident is keyed by the alert's fingerprint."""
+
+    system = "pagerduty"
+
+    async def trigger(
+        self,
+        summary: str | None = None,
+        *,
+        severity: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> ActionRecord:
+        """Open (or update) this alert's incident; it is resolved when the alert resolves."""
+        alert, pd = self._alert, self._adapters.pagerduty
+        key = dedup_key(alert.fingerprint)
+        text = (
+            summary or alert.annotations.get("summary") or alert.annotations.get("description") or alert.name
+        )
+        level = severity or severity_of(alert.labels)
+        links = (
+            [{"href": alert.generator_url, "text": "Source"}]
+            if alert.generator_url.startswith("http")
+            else []
+        )
+        runbook = alert.annotations.get("runbook_url", "")
+        if runbook.startswith("http"):
+            links.append({"href": runbook, "text": "Runbook"})
+
+        async def act(_: str) -> Any:
+            assert pd is not None
+            result = await pd.trigger(
+                key=key,
+                summary=f"[{alert.name}] {text}",
+                source=alert.labels.get("service") or alert.labels.get("instance") or "autonomic",
+                severity=level,
+                custom_details={"labels": alert.labels, "annotations": alert.annotations, **(details or {})},
+                links=links,
+            )
+            await self._redis.set(self._keys.incident(alert.fingerprint), key, ex=STATE_TTL_S)
+            return result
+
+        params = {"dedup_key": key, "severity": level, "summary": text}
+        return await self._recorder.run(
+            "pagerduty.trigger", key, params, act, unavailable=self._unavailable()
+        )
+
+    async def acknowledge(self) -> ActionRecord:
+        """Acknowledge this alert's incident."""
+        return await self._simple("acknowledge")
+
+    async def resolve(self) -> ActionRecord:
+        """Resolve this alert's incident."""
+        return await self._simple("resolve")
+
+    async def _simple(self, action: str) -> ActionRecord:
+        pd, key = self._adapters.pagerduty, dedup_key(self._alert.fingerprint)
+
+        async def act(_: str) -> Any:
+            assert pd is not None
+            result = await (pd.acknowledge(key) if action == "acknowledge" else pd.resolve(key))
+            if action == "resolve":
+                await self._redis.delete(self._keys.incident(self._alert.fingerprint))
+            return result
+
+        return await self._recorder.run(f"pagerduty.{action}", key, {}, act, unavailable=self._unavailable())
+
+    async def paged(self) -> bool:
+        """True if this alert has an open incident we triggered."""
+        return bool(await self._redis.exists(self._keys.incident(self._alert.fingerprint)))
+
+
+class SlackActions(_Facade):
+    """`ctx.slack`: one Block Kit message per execution; replies land in the alert's thread."""
+
+    system = "slack"
+
+    def _links(self) -> dict[str, str]:
+        alert, links = self._alert, {}
+        if alert.generator_url:
+            links["Source"] = alert.generator_url
+        if alert.annotations.get("runbook_url"):
+            links["Runbook"] = alert.annotations["runbook_url"]
+        if self._adapters.public_url:
+            links["Autonomic"] = (
+                f"{self._adapters.public_url.rstrip('/')}/ui/executions/{self._recorder.execution_id}"
+            )
+        return links
+
+    async def post(self, channel: str | None, text: str) -> ActionRecord:
+        """Post `text` with the alert, what this execution has done so far, and links."""
+        alert, slack = self._alert, self._adapters.slack
+        channel = channel or self._adapters.slack_channel
+        done = [f"{r.kind} {r.target} ({r.status})" for r in self._recorder.records]
+        message = build_message(
+            title=alert.name or "alert",
+            text=text,
+            status=alert.status,
+            labels=alert.labels,
+            actions=done,
+            links=self._links(),
+        )
+
+        async def act(_: str) -> Any:
+            assert slack is not None
+            thread = await self._thread()
+            result = await slack.post(
+                channel, message, thread_ts=thread["ts"] if thread and thread["channel"] == channel else None
+            )
+            if result.get("ts") and thread is None:
+                await self._redis.set(
+                    self._keys.thread(alert.fingerprint), msgspec.json.encode(result), ex=STATE_TTL_S
+                )
+            return result
+
+        return await self._recorder.run(
+            "slack.post", channel, {"text": text}, act, unavailable=self._unavailable()
+        )
+
+    async def reply(self, text: str) -> ActionRecord:
+        """Reply in this alert's thread (a new message when there is none)."""
+        slack = self._adapters.slack
+        thread = await self._thread()
+        channel = thread["channel"] if thread else self._adapters.slack_channel
+        message = build_message(
+            title=self._alert.name or "alert",
+            text=text,
+            status=self._alert.status,
+            labels={},
+            actions=[],
+            links={},
+        )
+
+        async def act(_: str) -> Any:
+            assert slack is not None
+            result = await slack.post(channel, message, thread_ts=thread["ts"] if thread else None)
+            if self._alert.status == "resolved":  # the next episode starts a new thread
+                await self._redis.delete(self._keys.thread(self._alert.fingerprint))
+            return result
+
+        return await self._recorder.run(
+            "slack.reply", channel, {"text": text}, act, unavailable=self._unavailable()
+        )
+
+    async def _thread(self) -> dict[str, str] | None:
+        raw = await self._redis.get(self._keys.thread(self._alert.fingerprint))
+        return msgspec.json.decode(raw) if raw else None
+
+    async def has_thread(self) -> bool:
+        """True if a message about this alert was posted (so a resolve can reply to it)."""
+        return bool(await self._redis.exists(self._keys.thread(self._alert.fingerprint)))
+
+
+class NotifyActions(_Facade):
+    """`ctx.notify`: outbound HTTP notifications."""
+
+    system = "notify"
+
+    async def post(self, url: str, payload: dict[str, Any]) -> ActionRecord:
+        """POST `payload` as JSON to `url` (with an Idempotency-Key header)."""
+        notify = self._adapters.notify
+
+        async def act(key: str) -> Any:
+            assert notify is not None
+            return await notify.post(url, payload, idempotency_key=key)
+
+        return await self._recorder.run(
+            "notify.post", url, {"payload": payload}, act, unavailable=self._unavailable()
+        )
+
+    async def user(self, user_id: str, kind: str, message: str) -> ActionRecord:
+        """Tell one end user something through the application's notification endpoint."""
+        notify = self._adapters.notify
+        missing = self._adapters.missing.get("notify.user")
+        payload = {"user_id": user_id, "kind": kind, "message": message, "alert": self._alert.name}
+
+        async def act(key: str) -> Any:
+            assert notify is not None and notify.user_url is not None
+            return await notify.post(notify.user_url, payload, idempotency_key=key)
+
+        return await self._recorder.run(
+            "notify.user",
+            user_id,
+            {"kind": kind, "message": message},
+            act,
+            unavailable=f"notify.user not configured: {missing}" if missing else None,
+        )

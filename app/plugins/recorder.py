@@ -1,0 +1,100 @@
+"""The action recorder: every action a playbook takes is guarded, performed at most once, recorded.
+
+Each call gets an index within its execution and the idempotency key
+`{execution_id}:{index}`. Before acting, the recorder checks whether that
+index already took effect in an earlier attempt (a retry, a reclaimed or
+handed-back execution) and, if so, returns the recorded outcome instead of
+acting twice. Dry-run records what would be done; the kill switch
+`autonomic.paused` and the guardrails record a refusal; a failure is recorded
+(with secrets redacted) and re-raised into the playbook. Nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from app import metrics, tracing
+from app.actions.redaction import Redactor
+from app.errors import GuardrailRefused
+from app.models import ActionRecord
+
+Persist = Callable[[ActionRecord], Awaitable[None]]
+Act = Callable[[str], Awaitable[Any]]
+_NO_SECRETS = Redactor()
+
+
+class Recorder:
+    """Runs actions in order, applying dry-run, pause and replay, and records each one."""
+
+    def __init__(
+        self,
+        *,
+        dry_run: bool,
+        paused: bool,
+        completed: dict[int, ActionRecord],
+        persist: Persist | None,
+        execution_id: str = "",
+        redact: Redactor = _NO_SECRETS,
+    ) -> None:
+        self.dry_run = dry_run
+        self.paused = paused
+        self.completed = completed
+        self.persist = persist
+        self.execution_id = execution_id
+        self.redact = redact
+        self.records: list[ActionRecord] = []
+        self._next = 0
+
+    def restart(self) -> None:
+        """Begin a new attempt: indexes start over, completed actions are kept."""
+        self._next = 0
+        self.records = []
+
+    async def run(
+        self,
+        kind: str,
+        target: str,
+        params: dict[str, Any],
+        act: Act | None,
+        *,
+        unavailable: str | None = None,
+    ) -> ActionRecord:
+        """Record one action; perform it (`act(idempotency_key)`) unless dry-run, paused,
+        unavailable or already done."""
+        index = self._next
+        self._next += 1
+        done = self.completed.get(index)
+        if done is not None and done.kind == kind and done.target == target:
+            self.records.append(done)
+            return done
+        record = ActionRecord(index=index, kind=kind, target=target, params=params, started_at=time.time())
+        start = time.perf_counter()
+        with tracing.span(f"action {kind}", action_kind=kind, action_target=target):
+            if self.paused:
+                record.status, record.reason = "refused", "autonomic.paused is set"
+            elif self.dry_run:
+                record.status, record.reason = "dry_run", "dry-run"
+            elif unavailable or act is None:
+                record.status, record.reason = "dry_run", unavailable or "not available"
+            else:
+                try:
+                    record.result = await act(f"{self.execution_id}:{index}")
+                except GuardrailRefused as exc:
+                    record.status, record.reason = "refused", self.redact(str(exc))
+                except Exception as exc:
+                    record.status, record.error = "failed", self.redact(f"{type(exc).__name__}: {exc}")
+                    self._finish(record, start)
+                    raise
+        self._finish(record, start)
+        if record.status in ("ok", "refused"):
+            self.completed[index] = record  # a retry in this process must not act again either
+            if self.persist is not None:
+                await self.persist(record)
+        return record
+
+    def _finish(self, record: ActionRecord, start: float) -> None:
+        record.duration_ms = round((time.perf_counter() - start) * 1000, 3)
+        metrics.ACTION_LATENCY.labels(record.kind, record.status).observe(record.duration_ms / 1000)
+        self.records.append(record)
