@@ -1,8 +1,4 @@
-"""Built-in cost playbooks: cut LLM spend while the cost alerts fire; leases end on resolve.
-
-Flags (read by the LLM application, see README "Flag catalogue"):
-`llm.model_tier`, `cache.mode`, `ratelimit.factor`, `ratelimit.user.<user_id>`.
-"""
+"""Built-in cost playbooks: cut LLM spend while the cost alerts fire; leases end on resolve."""
 
 from __future__ import annotations
 
@@ -10,10 +6,11 @@ import re
 
 from app.sdk import Alert, Context, playbook
 
-_USER_ID = re.compile(r"[a-z0-9_.-]+")
+_USER_ID = re.compile(r"[a-z0-9_.-]{1,100}")
 
 
-def _describe(alert: Alert) -> str:
+def describe(alert: Alert) -> str:
+    """The alert's description or summary annotation, else its name."""
     return alert.annotations.get("description") or alert.annotations.get("summary") or alert.name
 
 
@@ -23,15 +20,17 @@ async def cost_spike(alert: Alert, ctx: Context) -> None:
     await ctx.flags.set("llm.model_tier", "economy", ttl="2h")
     await ctx.flags.set("cache.mode", "aggressive", ttl="2h")
     await ctx.flags.set("ratelimit.factor", "0.5", ttl="2h")
-    await ctx.slack.post("#cost-alerts", f"Cost spike: {_describe(alert)}")
+    await ctx.slack.post("#cost-alerts", f"Cost spike: {describe(alert)}")
 
 
 @playbook(match='alertname="DailyCostExceeded"', cooldown="1h")
 async def daily_cost_exceeded(alert: Alert, ctx: Context) -> None:
-    """The daily budget is spent: economy tier and aggressive caching until the day's alert clears."""
+    """The daily budget is spent: economy tier and aggressive caching; page when critical."""
     await ctx.flags.set("llm.model_tier", "economy", ttl="6h")
     await ctx.flags.set("cache.mode", "aggressive", ttl="6h")
-    await ctx.slack.post("#cost-alerts", f"Daily LLM budget exceeded: {_describe(alert)}")
+    await ctx.slack.post("#cost-alerts", f"Daily LLM budget exceeded: {describe(alert)}")
+    if alert.labels.get("severity") == "critical":
+        await ctx.pagerduty.trigger()
 
 
 @playbook(match='alertname="UserBudgetExceeded"', cooldown="30m")
@@ -39,7 +38,7 @@ async def user_budget_exceeded(alert: Alert, ctx: Context) -> None:
     """One user is over budget: throttle that user (`ratelimit.user.<user_id>`) and tell them."""
     user_id = alert.labels.get("user_id", "").lower()
     if not _USER_ID.fullmatch(user_id):
-        ctx.log.warning("UserBudgetExceeded without a usable user_id label", user_id=user_id)
+        ctx.log.warning("UserBudgetExceeded without a usable user_id label", user_id=user_id[:100])
         return
     await ctx.flags.set(f"ratelimit.user.{user_id}", "0.1", ttl="24h")
-    await ctx.notify.user(user_id, "budget_exceeded", _describe(alert))
+    await ctx.notify.user(user_id, "budget_exceeded", describe(alert))

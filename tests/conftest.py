@@ -11,6 +11,8 @@ import pytest
 import redis
 import redis.asyncio as aioredis
 
+from tests.support.fakes import NotifyFake, PagerDutyFake, SlackFake, tls_pair
+from tests.support.kube import KubeEmulator
 from tests.support.procs import ROOT, Service
 
 REDIS_URL = os.environ.get("AUTONOMIC_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -87,3 +89,59 @@ def start_service(ns: str) -> Iterator[Callable[..., Service]]:
 @pytest.fixture
 def test_playbooks() -> Path:
     return TEST_PLAYBOOKS
+
+
+SLACK_TOKEN = "xoxb-test-0000-slack-token"
+PD_ROUTING_KEY = "R0UT1NGKEY0000000000000000000000"
+NOTIFY_TOKEN = "notify-token-0123456789"
+
+
+@pytest.fixture
+def slack() -> Iterator[SlackFake]:
+    fake = SlackFake(SLACK_TOKEN)
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def pagerduty(tmp_path: Path) -> Iterator[PagerDutyFake]:
+    context, bundle = tls_pair(tmp_path)
+    fake = PagerDutyFake(PD_ROUTING_KEY, context)
+    fake.ca_bundle = bundle  # type: ignore[attr-defined]
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def notify() -> Iterator[NotifyFake]:
+    fake = NotifyFake(NOTIFY_TOKEN)
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def kube() -> Iterator[KubeEmulator]:
+    emulator = KubeEmulator()
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture
+def outside_env(
+    slack: SlackFake, pagerduty: PagerDutyFake, notify: NotifyFake, kube: KubeEmulator, tmp_path: Path
+) -> dict[str, str]:
+    """Settings pointing every adapter at its fake, with quick retries."""
+    return {
+        "AUTONOMIC_SLACK_TOKEN": SLACK_TOKEN,
+        "AUTONOMIC_SLACK_BASE_URL": f"{slack.url}/api/",
+        "AUTONOMIC_PAGERDUTY_ROUTING_KEY": PD_ROUTING_KEY,
+        "AUTONOMIC_PAGERDUTY_EVENTS_URL": pagerduty.url,
+        "AUTONOMIC_PAGERDUTY_CA_BUNDLE": str(pagerduty.ca_bundle),  # type: ignore[attr-defined]
+        "AUTONOMIC_NOTIFY_USER_URL": f"{notify.url}/notify",
+        "AUTONOMIC_NOTIFY_TOKEN": NOTIFY_TOKEN,
+        "AUTONOMIC_KUBECONFIG": str(kube.kubeconfig(tmp_path)),
+        "AUTONOMIC_KUBE_NAMESPACES": "llm",
+        "AUTONOMIC_ACTION_RETRY_BASE": "10ms",
+        "AUTONOMIC_ACTION_RETRY_MAX": "50ms",
+        "AUTONOMIC_ACTION_TIMEOUT": "2s",
+    }

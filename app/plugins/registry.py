@@ -26,7 +26,7 @@ from app.plugins.matchers import Matcher
 if TYPE_CHECKING:
     from app.models import Alert
 
-On = Literal["firing", "resolved", "any"]
+On = Literal["firing", "resolved", "any", "manual"]
 F = TypeVar("F", bound=Callable[..., Any])
 _NAME = re.compile(r"[A-Za-z0-9_.-]+")
 
@@ -51,7 +51,7 @@ class PlaybookSpec:
 
     def applies(self, alert: Alert) -> bool:
         """True when this playbook should run for `alert` (status and labels)."""
-        if self.on != "any" and self.on != alert.status:
+        if self.on == "manual" or (self.on != "any" and self.on != alert.status):
             return False
         return matcher_syntax.matches(self.matchers, alert.labels)
 
@@ -134,14 +134,16 @@ def playbook(
     if fn is not None:
         name_of = getattr(fn, "__name__", fn)
         raise PlaybookError(f"use @playbook(match=...) with keyword options, not bare @playbook: {name_of!r}")
-    if not isinstance(match, str):
+    if on not in ("firing", "resolved", "any", "manual"):
+        raise PlaybookError(f"on must be 'firing', 'resolved', 'any' or 'manual', not {on!r}")
+    if match is None and on == "manual":
+        match = ""  # run only when named: by a follow-up or an operator
+    elif not isinstance(match, str):
         raise PlaybookError("@playbook needs match='label=\"value\"' (Alertmanager matcher syntax)")
     try:
-        parsed = matcher_syntax.parse(match)
+        parsed = matcher_syntax.parse(match) if match else ()
     except ValueError as exc:
         raise PlaybookError(f"bad match {match!r}: {exc}") from None
-    if on not in ("firing", "resolved", "any"):
-        raise PlaybookError(f"on must be 'firing', 'resolved' or 'any', not {on!r}")
     try:
         cooldown_s = parse_duration(cooldown) if cooldown is not None else None
         timeout_s = parse_duration(timeout) if timeout is not None else None

@@ -1,0 +1,42 @@
+"""Built-in security playbooks: tighten guards and limits, tell the security channel, page when critical."""
+
+from __future__ import annotations
+
+from app.sdk import Alert, Context, playbook
+
+
+def _text(alert: Alert) -> str:
+    return alert.annotations.get("description") or alert.annotations.get("summary") or alert.name
+
+
+def _critical(alert: Alert) -> bool:
+    return alert.labels.get("severity", "").lower() in ("critical", "page")
+
+
+@playbook(match='alertname="PIIDetectionSpike"', cooldown="15m")
+async def pii_detection_spike(alert: Alert, ctx: Context) -> None:
+    """PII detections spike: strict redaction, stop logging prompts; page when critical."""
+    await ctx.flags.set("safety.pii_redaction", "strict", ttl="6h")
+    await ctx.flags.set("logging.prompts", "off", ttl="6h")
+    await ctx.slack.post("#security", f"PII detection spike: {_text(alert)}")
+    if _critical(alert):
+        await ctx.pagerduty.trigger()
+
+
+@playbook(match='alertname="PromptInjectionAttempts"', cooldown="15m")
+async def prompt_injection_attempts(alert: Alert, ctx: Context) -> None:
+    """Prompt-injection attempts: strict prompt guard, halve rate limits; page when critical."""
+    await ctx.flags.set("safety.prompt_guard", "strict", ttl="6h")
+    await ctx.flags.set("ratelimit.factor", "0.5", ttl="6h")
+    await ctx.slack.post("#security", f"Prompt injection attempts: {_text(alert)}")
+    if _critical(alert):
+        await ctx.pagerduty.trigger()
+
+
+@playbook(match='alertname="FrequentRateLimits"', cooldown="15m")
+async def frequent_rate_limits(alert: Alert, ctx: Context) -> None:
+    """Clients keep hitting rate limits (abuse or a runaway client): tighter limits; page when critical."""
+    await ctx.flags.set("ratelimit.factor", "0.5", ttl="2h")
+    await ctx.slack.post("#security", f"Frequent rate limiting: {_text(alert)}")
+    if _critical(alert):
+        await ctx.pagerduty.trigger()

@@ -1,0 +1,223 @@
+"""Local fakes of Slack, PagerDuty and an application's notification endpoint, at the HTTP level.
+
+Each checks a request as the real API would (auth, required fields), records
+it, and can be told to answer the next requests with an error (429 with
+Retry-After, 5xx, 4xx) or to hold a request until released.
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+from tests.support.procs import free_port
+
+
+@dataclass
+class Reply:
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class FakeServer:
+    """A threaded HTTP(S) server routing POSTs to `handle(path, headers, body) -> Reply`."""
+
+    def __init__(
+        self, handle: Callable[[str, dict[str, str], bytes], Reply], tls: ssl.SSLContext | None = None
+    ):
+        self.requests: list[dict[str, Any]] = []
+        self.injected: list[Reply] = []
+        self.hold = threading.Event()
+        self.hold.set()
+        self.held = threading.Event()
+        self._lock = threading.Lock()
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                if not fake.hold.is_set():
+                    fake.held.set()
+                    fake.hold.wait(60)
+                with fake._lock:
+                    reply = fake.injected.pop(0) if fake.injected else None
+                if reply is None:
+                    reply = handle(self.path, headers, body)
+                    with fake._lock:
+                        fake.requests.append(
+                            {"path": self.path, "headers": headers, "body": body, "status": reply.status}
+                        )
+                else:
+                    with fake._lock:
+                        fake.requests.append(
+                            {
+                                "path": self.path,
+                                "headers": headers,
+                                "body": body,
+                                "status": reply.status,
+                                "injected": True,
+                            }
+                        )
+                data = json.dumps(reply.body).encode()
+                self.send_response(reply.status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                for key, value in reply.headers.items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.port = free_port()
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        if tls is not None:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def fail_next(self, count: int, status: int, body: dict[str, Any] | None = None, **headers: str) -> None:
+        """Answer the next `count` requests with `status` (e.g. 429 with Retry_After="1")."""
+        with self._lock:
+            self.injected.extend(
+                Reply(
+                    status,
+                    body or {"error": f"injected {status}"},
+                    {k.replace("_", "-"): v for k, v in headers.items()},
+                )
+                for _ in range(count)
+            )
+
+    def ok_requests(self) -> list[dict[str, Any]]:
+        return [r for r in self.requests if not r.get("injected") and r["status"] < 300]
+
+    def stop(self) -> None:
+        self.hold.set()
+        self.server.shutdown()
+
+
+class SlackFake(FakeServer):
+    """Slack Web API `chat.postMessage` (Bearer xoxb token; channel and text or blocks required)."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+        self.messages: list[dict[str, Any]] = []
+        self._ts = 1700000000.0
+        super().__init__(self._handle)
+
+    def _handle(self, path: str, headers: dict[str, str], body: bytes) -> Reply:
+        if path != "/api/chat.postMessage":
+            return Reply(404, {"ok": False, "error": "unknown_method"})
+        if headers.get("authorization") != f"Bearer {self.token}":
+            return Reply(200, {"ok": False, "error": "invalid_auth"})
+        if headers.get("content-type", "").startswith("application/json"):
+            args = json.loads(body)
+        else:
+            args = {k: v[0] for k, v in parse_qs(body.decode()).items()}
+            if isinstance(args.get("blocks"), str):
+                args["blocks"] = json.loads(args["blocks"])
+        if not args.get("channel"):
+            return Reply(200, {"ok": False, "error": "channel_not_found"})
+        if not (args.get("text") or args.get("blocks")):
+            return Reply(200, {"ok": False, "error": "no_text"})
+        self._ts += 1
+        ts = f"{self._ts:.6f}"
+        self.messages.append({**args, "ts": ts})
+        return Reply(
+            200, {"ok": True, "channel": "C0FAKE", "ts": ts, "message": {"text": args.get("text", "")}}
+        )
+
+    def top_level(self) -> list[dict[str, Any]]:
+        return [m for m in self.messages if not m.get("thread_ts")]
+
+    def replies(self) -> list[dict[str, Any]]:
+        return [m for m in self.messages if m.get("thread_ts")]
+
+
+class PagerDutyFake(FakeServer):
+    """PagerDuty Events API v2 `POST /v2/enqueue` over HTTPS (routing key, action, payload checked)."""
+
+    SEVERITIES = {"critical", "error", "warning", "info"}
+
+    def __init__(self, routing_key: str, tls: ssl.SSLContext) -> None:
+        self.routing_key = routing_key
+        self.events: list[dict[str, Any]] = []
+        super().__init__(self._handle, tls)
+
+    def _handle(self, path: str, headers: dict[str, str], body: bytes) -> Reply:
+        if path != "/v2/enqueue":
+            return Reply(404, {"status": "invalid path"})
+        try:
+            event = json.loads(body)
+        except ValueError:
+            return Reply(
+                400, {"status": "invalid event", "message": "Event object is invalid", "errors": ["not JSON"]}
+            )
+        errors = []
+        if event.get("routing_key") != self.routing_key:
+            errors.append("'routing_key' is invalid")
+        if event.get("event_action") not in ("trigger", "acknowledge", "resolve"):
+            errors.append("'event_action' is invalid")
+        if event.get("event_action") != "trigger" and not event.get("dedup_key"):
+            errors.append("'dedup_key' is required")
+        if event.get("event_action") == "trigger":
+            payload = event.get("payload") or {}
+            for required in ("summary", "source", "severity"):
+                if not payload.get(required):
+                    errors.append(f"'payload.{required}' is missing")
+            if payload.get("severity") not in self.SEVERITIES:
+                errors.append("'payload.severity' is invalid")
+        if errors:
+            return Reply(
+                400, {"status": "invalid event", "message": "Event object is invalid", "errors": errors}
+            )
+        self.events.append(event)
+        return Reply(
+            202,
+            {"status": "success", "message": "Event processed", "dedup_key": event.get("dedup_key", "new")},
+        )
+
+    def actions(self, action: str) -> list[dict[str, Any]]:
+        return [e for e in self.events if e["event_action"] == action]
+
+
+class NotifyFake(FakeServer):
+    """The application's user-notification endpoint: Bearer token and Idempotency-Key required."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+        self.notifications: list[dict[str, Any]] = []
+        super().__init__(self._handle)
+
+    def _handle(self, path: str, headers: dict[str, str], body: bytes) -> Reply:
+        if headers.get("authorization") != f"Bearer {self.token}":
+            return Reply(401, {"error": "unauthorized"})
+        if not headers.get("idempotency-key"):
+            return Reply(400, {"error": "Idempotency-Key required"})
+        self.notifications.append({"key": headers["idempotency-key"], **json.loads(body)})
+        return Reply(202, {"accepted": True})
+
+
+def tls_pair(directory: Path) -> tuple[ssl.SSLContext, Path]:
+    """A server TLS context for 127.0.0.1 and the path of the CA bundle that trusts it."""
+    import trustme
+
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    cert.configure_cert(context)
+    bundle = directory / "ca.pem"
+    ca.cert_pem.write_to_path(str(bundle))
+    return context, bundle
