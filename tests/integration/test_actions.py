@@ -214,6 +214,25 @@ async def test_slack_text_cannot_inject_markup_or_mentions(slack: SlackFake) -> 
     assert escape("a & b") == "a &amp; b"
 
 
+async def test_slack_timeout_is_retried_and_bounded(slack: SlackFake) -> None:
+    slack.hold.clear()  # the fake never answers in time
+    web = AsyncWebClient(token=SLACK_TOKEN, base_url=f"{slack.url}/api/", timeout=1, retry_handlers=[])
+    with pytest.raises(ActionFailed, match="slack unreachable"):
+        await SlackAdapter(web=web, policy=FAST).post("#cost", MESSAGE)
+    slack.hold.set()
+
+
+async def test_slack_incoming_webhook_alternative(slack: SlackFake) -> None:
+    from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+    hook = AsyncWebhookClient(f"{slack.url}/hooks/T0/B0/secret", retry_handlers=[])
+    result = await SlackAdapter(webhook=hook, policy=FAST).post("#cost", MESSAGE)
+    assert result == {"channel": "#cost", "ts": None}
+    (request,) = slack.requests
+    assert request["path"] == "/hooks/T0/B0/secret"
+    assert json.loads(request["body"])["blocks"][0]["type"] == "header"
+
+
 # -- PagerDuty --------------------------------------------------------------------------------
 
 

@@ -55,10 +55,12 @@ def test_follow_up_pages_when_due_and_resolve_cancels_it(
     sync_redis: redis.Redis,
     ns: str,
 ) -> None:
-    svc = start_service(**outside_env)
+    before = start_service(name="before", **outside_env)
     first, second = alert("HighRequestQueue"), alert("HighRequestQueue", shard="2")
-    post(svc.url, payload(first, second))
+    post(before.url, payload(first, second))
     wait_for(lambda: sync_redis.zcard(f"{ns}followups") == 2, what="two follow-ups scheduled")
+    before.stop()  # follow-ups live in Redis: a restart loses none
+    svc = start_service(name="after", **outside_env)
     # Resolve one; bring the other's due time forward instead of waiting ten minutes.
     post(svc.url, payload(resolved(second)))
     wait_for(lambda: sync_redis.zcard(f"{ns}followups") == 1, what="resolve cancelled one")

@@ -118,6 +118,12 @@ class SlackFake(FakeServer):
         super().__init__(self._handle)
 
     def _handle(self, path: str, headers: dict[str, str], body: bytes) -> Reply:
+        if path.startswith("/hooks/"):  # incoming webhook: the URL is the credential
+            payload = json.loads(body)
+            if not (payload.get("text") or payload.get("blocks")):
+                return Reply(400, {"error": "no_text"})
+            self.messages.append(payload)
+            return Reply(200, {})
         if path != "/api/chat.postMessage":
             return Reply(404, {"ok": False, "error": "unknown_method"})
         if headers.get("authorization") != f"Bearer {self.token}":
