@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram
+
+from app.jobs.cost_exporter import SnapshotCollector
 
 WEBHOOKS = Counter("autonomic_webhooks_total", "Alertmanager webhook requests by HTTP status.", ["code"])
 ALERTS = Counter("autonomic_alerts_total", "Alerts received, by result (accepted or duplicate).", ["result"])
@@ -22,3 +24,7 @@ ACTION_LATENCY = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
 DEAD_LETTERS = Counter("autonomic_dead_letters_total", "Entries moved to the dead-letter stream.")
+
+# The cost gauges (ai_*) from the latest snapshot; the runtime plugs its exporter in.
+COST = SnapshotCollector(None)
+REGISTRY.register(COST)

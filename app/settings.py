@@ -27,6 +27,8 @@ _SECRETS = (
     "slack_webhook_url",
     "pagerduty_routing_key",
     "notify_token",
+    "es_api_key",
+    "es_password",
 )
 
 
@@ -112,11 +114,49 @@ class Settings(BaseSettings):
     notify_token: SecretStr | None = None
     notify_token_file: Path | None = None
 
+    leader_ttl: Seconds = 15.0
+    job_cost_exporter: str = "interval:30s"
+    job_lease_sweeper: str = "interval:5s"
+    job_lifecycle: str = "cron:17 * * * *"
+
+    cost_source: str = "redis"
+    cost_redis_url: str | None = None
+    cost_key_prefix: str = ""
+    cost_top_users: int = Field(50, ge=1, le=10_000)
+    cost_table: str = "cost_tracking"
+
+    execution_retention: Seconds = 7 * 86400.0
+    dead_letter_retention: Seconds = 14 * 86400.0
+    es_url: str | None = None
+    es_index_prefixes: CommaList = []
+    es_retention_days: int = Field(30, ge=1)
+    es_snapshot_repository: str = "autonomic-retention"
+    es_dry_run: bool = False
+    es_api_key: SecretStr | None = None
+    es_api_key_file: Path | None = None
+    es_username: str | None = None
+    es_password: SecretStr | None = None
+    es_password_file: Path | None = None
+    es_ca_bundle: Path | None = None
+
     def secret_values(self) -> list[str]:
         """Every configured secret, for redaction."""
         return [s.get_secret_value() for name in _SECRETS if (s := getattr(self, name)) is not None]
 
-    @field_validator("playbook_dirs", "kube_namespaces", mode="before")
+    @field_validator("job_cost_exporter", "job_lease_sweeper", "job_lifecycle")
+    @classmethod
+    def _schedule(cls, value: str) -> str:
+        kind, _, rest = value.strip().partition(":")
+        if kind == "off" and not rest:
+            return value
+        if kind == "interval":
+            parse_duration(rest)
+            return value
+        if kind == "cron" and len(rest.split()) == 5:
+            return value
+        raise ValueError("use interval:<duration>, cron:<5-field crontab> or off")
+
+    @field_validator("playbook_dirs", "kube_namespaces", "es_index_prefixes", mode="before")
     @classmethod
     def _split_commas(cls, value: Any) -> Any:
         if isinstance(value, str):

@@ -1,9 +1,18 @@
-"""Wires one replica's parts together: Redis clients, stores, queue, dispatcher and workers."""
+"""Wires one replica's parts together: Redis clients, stores, queue, dispatcher, workers,
+the outside-system adapters and the leader-elected scheduler with its jobs."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+from typing import Any
 
+import httpx
+import structlog
+from redis.asyncio import Redis
+
+from app import metrics
 from app.actions import outside
 from app.actions.flags import FlagStore
 from app.connection import Clients, connect
@@ -11,11 +20,17 @@ from app.engine.dispatch import Dispatcher
 from app.engine.executions import ExecutionStore
 from app.engine.followups import FollowUps
 from app.engine.queue import AlertQueue
+from app.engine.scheduler import JobDef, LeaderScheduler, parse_trigger
 from app.engine.workers import WorkerPool
+from app.jobs import lifecycle, sweeper
+from app.jobs.cost_exporter import CostExporter, PostgresCostSource, RedisCostSource, Source
 from app.keys import Keys
 from app.plugins import loader
 from app.plugins.registry import Registry
 from app.settings import Settings
+
+log = structlog.get_logger(__name__)
+SNAPSHOT_REFRESH_S = 5.0
 
 
 @dataclass
@@ -31,6 +46,10 @@ class Runtime:
     queue: AlertQueue
     dispatcher: Dispatcher
     workers: WorkerPool
+    scheduler: LeaderScheduler
+    cost: CostExporter | None = None
+    _closers: list[Any] = field(default_factory=list)
+    _refresh: asyncio.Task[None] | None = None
 
     @classmethod
     def build(cls, settings: Settings, registry: Registry | None = None) -> Runtime:
@@ -73,17 +92,122 @@ class Runtime:
             max_deliveries=settings.max_deliveries,
             shutdown_grace_s=settings.shutdown_grace,
         )
-        return cls(settings, clients, keys, registry, flags, executions, queue, dispatcher, workers)
+        scheduler = LeaderScheduler(
+            redis, settings.redis_namespace, replica=workers.consumer, lock_ttl_s=settings.leader_ttl
+        )
+        return cls(
+            settings, clients, keys, registry, flags, executions, queue, dispatcher, workers, scheduler
+        )
+
+    # -- jobs -----------------------------------------------------------------------------
+
+    def _cost_source(self) -> Source:
+        source = self.settings.cost_source
+        if source == "redis":
+            redis: Redis = self.clients.commands
+            if self.settings.cost_redis_url:
+                redis = Redis.from_url(self.settings.cost_redis_url, decode_responses=True)
+                self._closers.append(redis.aclose)
+            return RedisCostSource(redis, self.settings.cost_key_prefix)
+        if source.startswith("postgresql"):
+            pg = PostgresCostSource(source, self.settings.cost_table)
+            self._closers.append(pg.close)
+            return pg
+        raise ValueError(
+            f"AUTONOMIC_COST_SOURCE must be 'redis' or a postgresql+asyncpg:// URL, not {source!r}"
+        )
+
+    def _retention(self) -> lifecycle.IndexRetention | None:
+        s = self.settings
+        if not s.es_url or not s.es_index_prefixes:
+            return None
+        headers = {"Authorization": f"ApiKey {s.es_api_key.get_secret_value()}"} if s.es_api_key else {}
+        auth = (s.es_username, s.es_password.get_secret_value()) if s.es_username and s.es_password else None
+        client = httpx.AsyncClient(
+            base_url=s.es_url,
+            headers=headers,
+            auth=auth,
+            timeout=s.action_timeout,
+            verify=str(s.es_ca_bundle) if s.es_ca_bundle else True,
+        )
+        self._closers.append(client.aclose)
+        return lifecycle.IndexRetention(
+            client, s.es_index_prefixes, s.es_retention_days, s.es_snapshot_repository, s.es_dry_run
+        )
+
+    def _define_jobs(self) -> None:
+        s, keys = self.settings, self.keys
+        self.cost = CostExporter(
+            self.clients.commands,
+            self._cost_source(),
+            snapshot_key=f"{keys.ns}cost:snapshot",
+            top_users=s.cost_top_users,
+        )
+        metrics.COST.exporter = self.cost
+        retention = self._retention()
+        cost = self.cost
+
+        async def cost_exporter() -> dict[str, Any]:
+            return await cost.compute()
+
+        async def lease_sweeper() -> dict[str, Any]:
+            return await sweeper.sweep(self.flags, self.executions)
+
+        async def data_lifecycle() -> dict[str, Any]:
+            result: dict[str, Any] = {
+                "trimmed": await lifecycle.trim_streams(
+                    self.clients.commands,
+                    {keys.executions: s.execution_retention, keys.dead: s.dead_letter_retention},
+                )
+            }
+            if retention is not None:
+                result["indices"] = await retention.run()
+            return result
+
+        for job_id, spec, fn, description in (
+            ("cost_exporter", s.job_cost_exporter, cost_exporter, "LLM spend → ai_* gauges"),
+            (
+                "lease_sweeper",
+                s.job_lease_sweeper,
+                lease_sweeper,
+                "end expired flag leases, restore baselines",
+            ),
+            (
+                "lifecycle",
+                s.job_lifecycle,
+                data_lifecycle,
+                "trim streams by age; Elasticsearch index retention",
+            ),
+        ):
+            self.scheduler.add(JobDef(job_id, parse_trigger(spec), fn, description))
+
+    async def _refresh_snapshot(self) -> None:
+        while True:
+            if self.cost is not None:
+                with contextlib.suppress(Exception):
+                    await self.cost.refresh()
+            await asyncio.sleep(SNAPSHOT_REFRESH_S)
+
+    # -- lifecycle ------------------------------------------------------------------------
 
     async def start(self, *, run_workers: bool = True) -> None:
-        """Connect the outside-system adapters and start consuming the queue."""
+        """Connect the adapters, define the jobs, start the scheduler and the workers."""
         self.dispatcher.adapters = await outside.build(self.settings, self.clients.commands)
+        self._define_jobs()
         if run_workers:
+            await self.scheduler.start()
+            self._refresh = asyncio.create_task(self._refresh_snapshot(), name="autonomic-cost-refresh")
             await self.workers.start()
 
     async def stop(self, *, run_workers: bool = True) -> None:
-        """Finish or hand back in-flight work, then close connections."""
+        """Finish or hand back in-flight work, give up leadership, then close connections."""
         if run_workers:
             await self.workers.stop()
+            await self.scheduler.stop()
+            if self._refresh is not None:
+                self._refresh.cancel()
         await self.dispatcher.adapters.close()
+        for close in self._closers:
+            with contextlib.suppress(Exception):
+                await close()
         await self.clients.close()

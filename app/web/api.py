@@ -60,6 +60,24 @@ class Reverted(msgspec.Struct):
     execution_id: str
 
 
+class JobInfo(msgspec.Struct):
+    """A scheduled job: its schedule, next and last run."""
+
+    id: str
+    description: str
+    schedule: str
+    next_run: float | None
+    last_run: dict[str, Any] | None
+
+
+class Jobs(msgspec.Struct):
+    """The jobs and which replica leads the scheduler."""
+
+    leader: str | None
+    this_replica: str
+    jobs: list[JobInfo]
+
+
 class PlanInfo(msgspec.Struct):
     """What one playbook would do for one alert."""
 
@@ -196,6 +214,29 @@ class ApiController(Controller):
         if execution is None:
             raise NotFoundException(f"no execution {execution_id!r}")
         return execution
+
+    @get("/jobs", guards=[reader])
+    async def list_jobs(self, request: Request[Any, Any, Any]) -> Jobs:
+        """Scheduler jobs: last run, result, next run, and the replica that leads."""
+        scheduler = _runtime(request).scheduler
+        return Jobs(
+            leader=await scheduler.leader(),
+            this_replica=scheduler.replica,
+            jobs=[JobInfo(**job) for job in await scheduler.status()],
+        )
+
+    @post("/jobs/{job_id:str}/run", guards=[operator], status_code=200)
+    async def run_job(self, request: Request[Any, Any, Any], job_id: str) -> dict[str, Any]:
+        """Run a job now on this replica and return its outcome."""
+        scheduler = _runtime(request).scheduler
+        if job_id not in scheduler.jobs:
+            raise NotFoundException(f"no job {job_id!r}")
+        if scheduler.running(job_id):
+            raise ClientException(f"job {job_id!r} is already running", status_code=409)
+        run = await scheduler.run(job_id, manual=True)
+        if run is None:
+            raise ClientException(f"job {job_id!r} is already running", status_code=409)
+        return msgspec.to_builtins(run)  # type: ignore[no-any-return]
 
     @post("/alerts/simulate", guards=[reader], status_code=200)
     async def simulate(self, request: Request[Any, Any, Any]) -> Simulation:

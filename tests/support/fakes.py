@@ -28,10 +28,10 @@ class Reply:
 
 
 class FakeServer:
-    """A threaded HTTP(S) server routing POSTs to `handle(path, headers, body) -> Reply`."""
+    """A threaded HTTP(S) server routing requests to `handle(method, path, headers, body) -> Reply`."""
 
     def __init__(
-        self, handle: Callable[[str, dict[str, str], bytes], Reply], tls: ssl.SSLContext | None = None
+        self, handle: Callable[[str, str, dict[str, str], bytes], Reply], tls: ssl.SSLContext | None = None
     ):
         self.requests: list[dict[str, Any]] = []
         self.injected: list[Reply] = []
@@ -44,7 +44,19 @@ class FakeServer:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
+            def do_GET(self) -> None:
+                self._serve("GET")
+
+            def do_PUT(self) -> None:
+                self._serve("PUT")
+
+            def do_DELETE(self) -> None:
+                self._serve("DELETE")
+
             def do_POST(self) -> None:
+                self._serve("POST")
+
+            def _serve(self, method: str) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 if not fake.hold.is_set():
@@ -52,23 +64,12 @@ class FakeServer:
                     fake.hold.wait(60)
                 with fake._lock:
                     reply = fake.injected.pop(0) if fake.injected else None
+                injected = reply is not None
                 if reply is None:
-                    reply = handle(self.path, headers, body)
-                    with fake._lock:
-                        fake.requests.append(
-                            {"path": self.path, "headers": headers, "body": body, "status": reply.status}
-                        )
-                else:
-                    with fake._lock:
-                        fake.requests.append(
-                            {
-                                "path": self.path,
-                                "headers": headers,
-                                "body": body,
-                                "status": reply.status,
-                                "injected": True,
-                            }
-                        )
+                    reply = handle(method, self.path, headers, body)
+                record = {"method": method, "path": self.path, "headers": headers, "body": body}
+                with fake._lock:
+                    fake.requests.append({**record, "status": reply.status, "injected": injected})
                 data = json.dumps(reply.body).encode()
                 self.send_response(reply.status)
                 self.send_header("Content-Type", "application/json")
@@ -117,7 +118,7 @@ class SlackFake(FakeServer):
         self._ts = 1700000000.0
         super().__init__(self._handle)
 
-    def _handle(self, path: str, headers: dict[str, str], body: bytes) -> Reply:
+    def _handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Reply:
         if path.startswith("/hooks/"):  # incoming webhook: the URL is the credential
             payload = json.loads(body)
             if not (payload.get("text") or payload.get("blocks")):
@@ -162,7 +163,7 @@ class PagerDutyFake(FakeServer):
         self.events: list[dict[str, Any]] = []
         super().__init__(self._handle, tls)
 
-    def _handle(self, path: str, headers: dict[str, str], body: bytes) -> Reply:
+    def _handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Reply:
         if path != "/v2/enqueue":
             return Reply(404, {"status": "invalid path"})
         try:
@@ -207,7 +208,7 @@ class NotifyFake(FakeServer):
         self.notifications: list[dict[str, Any]] = []
         super().__init__(self._handle)
 
-    def _handle(self, path: str, headers: dict[str, str], body: bytes) -> Reply:
+    def _handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Reply:
         if headers.get("authorization") != f"Bearer {self.token}":
             return Reply(401, {"error": "unauthorized"})
         if not headers.get("idempotency-key"):
@@ -227,3 +228,61 @@ def tls_pair(directory: Path) -> tuple[ssl.SSLContext, Path]:
     bundle = directory / "ca.pem"
     ca.cert_pem.write_to_path(str(bundle))
     return context, bundle
+
+
+class ElasticFake(FakeServer):
+    """Elasticsearch/OpenSearch: `_cat/indices`, snapshot create (wait_for_completion) and get,
+    index delete. `snapshot_state` makes snapshots come out FAILED or PARTIAL."""
+
+    def __init__(self, indices: list[str], repository: str = "autonomic-retention") -> None:
+        self.indices = set(indices)
+        self.repository = repository
+        self.snapshots: dict[str, dict[str, Any]] = {}
+        self.snapshot_state = "SUCCESS"
+        self.snapshot_http_error: int | None = None
+        self.deleted: list[str] = []
+        super().__init__(self._handle)
+
+    def _handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Reply:
+        route, _, query = path.partition("?")
+        parts = [p for p in route.split("/") if p]
+        if method == "GET" and parts[:2] == ["_cat", "indices"]:
+            prefix = parts[2].rstrip("*") if len(parts) > 2 else ""
+            if "format=json" not in query:
+                return Reply(400, {"error": "format=json expected"})
+            return Reply(200, [{"index": i} for i in sorted(self.indices) if i.startswith(prefix)])  # type: ignore[arg-type]
+        if parts[:1] == ["_snapshot"] and len(parts) == 3:
+            if parts[1] != self.repository:
+                return Reply(404, {"error": {"type": "repository_missing_exception"}})
+            if method == "PUT":
+                if self.snapshot_http_error is not None:
+                    return Reply(self.snapshot_http_error, {"error": {"type": "snapshot_creation_exception"}})
+                if "wait_for_completion=true" not in query:
+                    return Reply(400, {"error": "this fake expects wait_for_completion=true"})
+                request = json.loads(body)
+                wanted = request["indices"].split(",")
+                if set(wanted) - self.indices:
+                    return Reply(404, {"error": {"type": "index_not_found_exception"}})
+                failed = 0 if self.snapshot_state == "SUCCESS" else 1
+                snap = {
+                    "snapshot": parts[2],
+                    "indices": wanted,
+                    "state": self.snapshot_state,
+                    "shards": {"total": len(wanted), "failed": failed, "successful": len(wanted) - failed},
+                }
+                self.snapshots[parts[2]] = snap
+                return Reply(200, {"snapshot": snap})
+            if method == "GET":
+                snap = self.snapshots.get(parts[2])
+                if snap is None:
+                    return Reply(404, {"error": {"type": "snapshot_missing_exception"}})
+                return Reply(200, {"snapshots": [snap]})
+        if method == "DELETE" and len(parts) == 1:
+            if parts[0] not in self.indices:
+                return Reply(404, {"error": {"type": "index_not_found_exception"}})
+            if not any(parts[0] in s["indices"] and s["state"] == "SUCCESS" for s in self.snapshots.values()):
+                return Reply(400, {"error": "test fake: deleting an index that no successful snapshot holds"})
+            self.indices.discard(parts[0])
+            self.deleted.append(parts[0])
+            return Reply(200, {"acknowledged": True})
+        return Reply(404, {"error": f"unexpected {method} {path}"})

@@ -1,0 +1,201 @@
+"""The embedded scheduler: APScheduler 3 on every replica, started paused; only the holder of a
+renewed Redis lock resumes it and runs jobs.
+
+APScheduler 3 cannot share a job store between replicas, so each replica keeps
+the same job definitions in memory and leadership decides who runs them. The
+leader renews its lock every TTL/3; if a renewal fails it pauses at once, and
+another replica takes over within one lock TTL. Before each run the job checks
+it still owns the lock. Every run's outcome is kept in Redis for `GET /api/jobs`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC
+from typing import Any
+
+import msgspec
+import structlog
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from redis.asyncio import Redis
+from redis.asyncio.lock import Lock
+from redis.exceptions import LockError, RedisError
+
+from app.durations import parse_duration
+
+log = structlog.get_logger(__name__)
+JobFn = Callable[[], Awaitable[dict[str, Any]]]
+
+
+def parse_trigger(spec: str) -> BaseTrigger | None:
+    """`interval:30s`, `cron:*/5 * * * *` (UTC) or `off`."""
+    kind, _, value = spec.strip().partition(":")
+    if kind == "off":
+        return None
+    if kind == "interval":
+        return IntervalTrigger(seconds=parse_duration(value), timezone=UTC)
+    if kind == "cron":
+        return CronTrigger.from_crontab(value, timezone=UTC)
+    raise ValueError(f"invalid job schedule {spec!r}: use interval:30s, cron:'*/5 * * * *' or off")
+
+
+class JobRun(msgspec.Struct):
+    """The last run of one job."""
+
+    job: str
+    runner: str
+    started_at: float
+    duration_ms: float
+    ok: bool
+    result: Any = None
+    error: str | None = None
+
+
+@dataclass
+class JobDef:
+    """A job: its id, schedule and coroutine."""
+
+    id: str
+    trigger: BaseTrigger | None
+    fn: JobFn
+    description: str
+
+
+class LeaderScheduler:
+    """Runs jobs on the elected leader only."""
+
+    def __init__(
+        self, redis: Redis, namespace: str, *, replica: str, lock_ttl_s: float, misfire_grace_s: float = 60
+    ) -> None:
+        self.redis = redis
+        self.ns = namespace
+        self.replica = replica
+        self.lock_ttl_s = lock_ttl_s
+        self.scheduler = AsyncIOScheduler(
+            timezone=UTC,
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": int(misfire_grace_s)},
+        )
+        self.jobs: dict[str, JobDef] = {}
+        self.leading = False
+        self._lock: Lock = redis.lock(f"{namespace}leader", timeout=lock_ttl_s, blocking=False)
+        self._task: asyncio.Task[None] | None = None
+        self._running: set[str] = set()
+
+    def add(self, job: JobDef) -> None:
+        """Define a job (on every replica); it runs only while this replica leads."""
+        self.jobs[job.id] = job
+        if job.trigger is not None:
+            self.scheduler.add_job(
+                self.run, job.trigger, args=[job.id], id=job.id, name=job.id, replace_existing=True
+            )
+
+    async def start(self) -> None:
+        """Start the scheduler paused and the election loop."""
+        self.scheduler.start(paused=True)
+        self._task = asyncio.create_task(self._elect(), name="autonomic-leader")
+
+    async def stop(self) -> None:
+        """Stop scheduling and give up leadership."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        self.scheduler.shutdown(wait=False)
+        if self.leading:
+            with contextlib.suppress(LockError, RedisError):
+                await self._lock.release()
+                await self.redis.delete(f"{self.ns}leader:name")
+            self.leading = False
+
+    async def _elect(self) -> None:
+        interval = self.lock_ttl_s / 3
+        while True:
+            try:
+                if self.leading:
+                    await self._lock.reacquire()
+                elif await self._lock.acquire(blocking=False):
+                    await self.redis.set(f"{self.ns}leader:name", self.replica, ex=int(self.lock_ttl_s) + 1)
+                    self.leading = True
+                    self.scheduler.resume()
+                    log.info("scheduler leadership acquired", replica=self.replica)
+                if self.leading:
+                    await self.redis.set(f"{self.ns}leader:name", self.replica, ex=int(self.lock_ttl_s) + 1)
+            except (LockError, RedisError, OSError) as exc:
+                if self.leading:
+                    self.leading = False
+                    self.scheduler.pause()
+                    log.warning("scheduler leadership lost", replica=self.replica, error=str(exc))
+            await asyncio.sleep(interval)
+
+    async def leader(self) -> str | None:
+        """The replica that leads now, if any."""
+        name = await self.redis.get(f"{self.ns}leader:name")
+        return str(name) if name else None
+
+    async def run(self, job_id: str, *, manual: bool = False) -> JobRun | None:
+        """Run one job now (scheduled runs only while leading); record the outcome."""
+        job = self.jobs[job_id]
+        if not manual and not (self.leading and await self._owns()):
+            return None
+        if job_id in self._running:
+            return None
+        self._running.add(job_id)
+        started, clock = time.time(), time.perf_counter()
+        try:
+            result = await job.fn()
+            run = JobRun(job_id, self.replica, started, (time.perf_counter() - clock) * 1000, True, result)
+        except Exception as exc:
+            log.exception("job failed", job=job_id)
+            run = JobRun(
+                job_id,
+                self.replica,
+                started,
+                (time.perf_counter() - clock) * 1000,
+                False,
+                error=f"{type(exc).__name__}: {exc}",
+            )
+        finally:
+            self._running.discard(job_id)
+        data = msgspec.json.encode(run)
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.set(f"{self.ns}job:{job_id}:last", data)
+        pipe.lpush(f"{self.ns}job:{job_id}:runs", data)
+        pipe.ltrim(f"{self.ns}job:{job_id}:runs", 0, 99)
+        await pipe.execute()
+        return run
+
+    async def _owns(self) -> bool:
+        try:
+            return bool(await self._lock.owned())
+        except (RedisError, OSError):
+            return False
+
+    def running(self, job_id: str) -> bool:
+        """True while `job_id` runs on this replica."""
+        return job_id in self._running
+
+    async def status(self) -> list[dict[str, Any]]:
+        """Every job with its schedule, next run (on the leader's clock) and last run."""
+        out = []
+        for job_id, job in self.jobs.items():
+            raw = await self.redis.get(f"{self.ns}job:{job_id}:last")
+            scheduled = self.scheduler.get_job(job_id)
+            out.append(
+                {
+                    "id": job_id,
+                    "description": job.description,
+                    "schedule": str(job.trigger) if job.trigger else "off",
+                    "next_run": scheduled.next_run_time.timestamp()
+                    if scheduled and scheduled.next_run_time
+                    else None,
+                    "last_run": msgspec.json.decode(raw) if raw else None,
+                }
+            )
+        return out
