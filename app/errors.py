@@ -34,3 +34,16 @@ class PermanentError(AutonomicError):
 
 class GuardrailRefused(AutonomicError):
     """A guardrail refused an action; the action is recorded as refused."""
+
+
+class AwaitingApproval(AutonomicError):
+    """An action needs an operator's approval: the execution parks until a decision."""
+
+    def __init__(self, index: int, description: str) -> None:
+        super().__init__(f"awaiting approval: {description}")
+        self.index = index
+        self.description = description
+
+
+class ApprovalRejected(PermanentError):
+    """An operator (or the approval timeout) rejected a gated action."""

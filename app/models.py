@@ -14,7 +14,7 @@ from typing import Any, Literal
 import msgspec
 
 AlertStatus = Literal["firing", "resolved"]
-ExecutionStatus = Literal["running", "succeeded", "failed", "skipped"]
+ExecutionStatus = Literal["running", "awaiting_approval", "succeeded", "failed", "skipped", "rejected"]
 ActionStatus = Literal["ok", "dry_run", "refused", "failed"]
 Source = Literal["alertmanager", "manual", "system", "followup"]
 
@@ -144,7 +144,7 @@ class Execution(msgspec.Struct, kw_only=True):
     @property
     def final(self) -> bool:
         """True once the execution can no longer change."""
-        return self.status != "running"
+        return self.status not in ("running", "awaiting_approval")
 
 
 def labels_fingerprint(labels: dict[str, str]) -> str:

@@ -88,6 +88,7 @@ class Settings(BaseSettings):
     default_flag_ttl: Seconds = 3600.0
 
     public_url: str | None = None
+    approval_timeout: Seconds = 1800.0
     action_attempts: int = Field(4, ge=1, le=20)
     action_retry_base: Seconds = 0.5
     action_retry_max: Seconds = 10.0

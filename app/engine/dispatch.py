@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 import structlog
 from pydantic import BaseModel
 from redis.asyncio import Redis
@@ -26,9 +27,10 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, sto
 from app import metrics, tracing
 from app.actions.flags import FlagStore
 from app.actions.outside import Adapters
+from app.engine.approvals import ApprovalStore
 from app.engine.executions import ExecutionStore
 from app.engine.followups import FollowUps
-from app.errors import PermanentError, TemporaryError
+from app.errors import ApprovalRejected, AwaitingApproval, PermanentError, TemporaryError
 from app.keys import Keys
 from app.models import ActionRecord, Alert, Execution, Source, labels_fingerprint
 from app.plugins import matchers as matcher_syntax
@@ -59,6 +61,15 @@ class Trigger:
     reason: str | None = None
     dry_run: bool = False
     params: dict[str, Any] = field(default_factory=dict)
+
+    def to_meta(self) -> str:
+        """The trigger as JSON, carried in a queue entry."""
+        return msgspec.json.encode(self).decode()
+
+    @classmethod
+    def from_meta(cls, meta: str) -> Trigger:
+        """The trigger carried by a queue entry."""
+        return msgspec.json.decode(meta, type=cls)
 
 
 @dataclass(frozen=True)
@@ -99,7 +110,9 @@ class Dispatcher:
         flags: FlagStore,
         executions: ExecutionStore,
         followups: FollowUps,
+        approvals: ApprovalStore,
     ) -> None:
+        self.approvals = approvals
         self.adapters = Adapters(
             missing={name: "not started" for name in ("kube", "pagerduty", "slack", "notify", "notify.user")}
         )
@@ -248,6 +261,7 @@ class Dispatcher:
                 persist=persist,
                 execution_id=ex_id,
                 redact=self.adapters.redact,
+                decisions=lambda index: self.approvals.decision(ex_id, index),
             )
             try:
                 ctx = self._context(spec, alert, ex_id, recorder, trigger)
@@ -256,6 +270,13 @@ class Dispatcher:
                 return await self._finish(execution, "failed")
             try:
                 await self._attempts(spec, alert, ctx, execution)
+            except AwaitingApproval as gate:
+                execution.actions = recorder.records
+                return await self._park(spec, alert, event_key, trigger, execution, gate)
+            except ApprovalRejected as exc:
+                execution.actions = recorder.records
+                execution.error = str(exc)
+                return await self._finish(execution, "rejected")
             except Exception as exc:
                 execution.actions = recorder.records
                 execution.error = self.adapters.redact(_describe(exc))
@@ -303,7 +324,40 @@ class Dispatcher:
                 except TimeoutError:
                     raise TimeoutError(f"playbook timed out after {timeout:g}s") from None
 
+    async def _park(
+        self,
+        spec: PlaybookSpec,
+        alert: Alert,
+        event_key: str,
+        trigger: Trigger,
+        execution: Execution,
+        gate: AwaitingApproval,
+    ) -> Execution:
+        """Stop at an approval gate: record the wait and park the entry until a decision."""
+        fields = {
+            "k": event_key,
+            "a": msgspec.json.encode(alert).decode(),
+            "tp": "",
+            "run": spec.name,
+            "meta": trigger.to_meta(),
+        }
+        await self.approvals.request(
+            execution_id=execution.id,
+            playbook=spec.name,
+            index=gate.index,
+            description=gate.description,
+            alertname=alert.name,
+            fields=fields,
+        )
+        execution.status = "awaiting_approval"
+        execution.skipped_reason = gate.description
+        await self.executions.start(execution)
+        log.info("execution awaiting approval", execution_id=execution.id, gate=gate.description)
+        return execution
+
     async def _call(self, spec: PlaybookSpec, alert: Alert, ctx: Context) -> None:
+        if spec.extra.get("approval"):
+            await ctx.approval(f"run playbook {spec.name}")
         if spec.is_async:
             await spec.fn(alert, ctx)
         else:

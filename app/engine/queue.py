@@ -92,6 +92,12 @@ class AlertQueue:
             raise QueueFull(f"queue holds {duplicates} entries (cap {self.max_len})")
         return int(accepted), int(duplicates)
 
+    async def push(self, entry_fields: dict[str, str]) -> str:
+        """Append one item without dedup (manual triggers); return its stream id."""
+        fields: dict[Any, Any] = dict(entry_fields)
+        entry_id = await self.redis.xadd(self.keys.alerts, fields)
+        return str(entry_id)
+
     async def ensure_group(self) -> None:
         """Create the consumer group (and stream) if missing."""
         try:

@@ -16,6 +16,7 @@ from app import metrics
 from app.actions import outside
 from app.actions.flags import FlagStore
 from app.connection import Clients, connect
+from app.engine.approvals import ApprovalStore
 from app.engine.dispatch import Dispatcher
 from app.engine.executions import ExecutionStore
 from app.engine.followups import FollowUps
@@ -83,6 +84,7 @@ class Runtime:
             flags=flags,
             executions=executions,
             followups=FollowUps(redis, keys),
+            approvals=ApprovalStore(redis, keys, timeout_s=settings.approval_timeout),
         )
         workers = WorkerPool(
             queue,

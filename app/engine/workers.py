@@ -24,7 +24,7 @@ from redis.exceptions import RedisError
 
 from app import metrics
 from app.connection import BLOCK_MS
-from app.engine.dispatch import Dispatcher
+from app.engine.dispatch import Dispatcher, Trigger
 from app.engine.queue import AlertQueue, Entry
 from app.models import Alert
 
@@ -161,7 +161,10 @@ class WorkerPool:
             await self.queue.ack(entry.id)
             return
         began = time.time()
-        executions = await self.dispatcher.handle(alert, entry.key, entry.traceparent, run=entry.run)
+        trigger = Trigger.from_meta(entry.meta) if entry.meta else None
+        executions = await self.dispatcher.handle(
+            alert, entry.key, entry.traceparent, run=entry.run, trigger=trigger
+        )
         # Only executions that failed now: a redelivered entry returns earlier records too.
         failed = [ex for ex in executions if ex.status == "failed" and (ex.finished_at or 0) >= began]
         for ex in failed:
@@ -185,6 +188,7 @@ class WorkerPool:
                         await self._slots.acquire()
                         self._spawn(entry)
                 await self.dispatcher.followups.release_due()
+                await self.dispatcher.approvals.expire_due()
                 await self.queue.trim_acknowledged()
                 depth = await self.queue.depth()
                 metrics.QUEUE_DEPTH.labels("lag").set(depth.lag)

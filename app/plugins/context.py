@@ -66,6 +66,16 @@ class Context:
 
         return await self.recorder.run(kind, target, params, call)
 
+    async def approval(self, description: str) -> ActionRecord:
+        """Wait (durably) until an operator approves; a rejection or the timeout stops the playbook."""
+
+        async def call(_: str) -> Any:
+            return {"approved": description}
+
+        return await self.recorder.run(
+            "approval", self.playbook, {"for": description}, call, approval=description
+        )
+
     async def follow_up(self, after: str | float, playbook: str) -> ActionRecord:
         """Run `playbook` for this alert after `after` — only if the alert is still firing then.
         Kept in Redis (survives restarts); cancelled when the alert resolves."""

@@ -65,7 +65,12 @@ class FlagActions:
         return await self._store.get(name)
 
     async def set(
-        self, name: str, value: str | bool | int | float, ttl: str | float | None = None
+        self,
+        name: str,
+        value: str | bool | int | float,
+        ttl: str | float | None = None,
+        *,
+        approval: bool = False,
     ) -> ActionRecord:
         """Hold `name` at `value` until the alert resolves or `ttl` passes (default 1h)."""
         check_name(name)
@@ -83,7 +88,8 @@ class FlagActions:
             return {"effective": outcome.value, "expires_at_ms": outcome.expires_at_ms}
 
         params = {"value": text, "ttl_s": ttl_s, "holder": self._holder}
-        return await self._recorder.run("flags.set", name, params, act)
+        gate = f"set flag {name}={text}" if approval else None
+        return await self._recorder.run("flags.set", name, params, act, approval=gate)
 
     async def release(self, name: str) -> ActionRecord:
         """End this holder's lease on `name` now."""
@@ -112,7 +118,7 @@ class KubeActions(_Facade):
 
     system = "kube"
 
-    async def restart(self, kind: Kind, name: str, namespace: str) -> ActionRecord:
+    async def restart(self, kind: Kind, name: str, namespace: str, *, approval: bool = False) -> ActionRecord:
         """Rollout restart of a Deployment / StatefulSet / DaemonSet, as `kubectl rollout restart`."""
         kube = self._adapters.kube
 
@@ -121,9 +127,14 @@ class KubeActions(_Facade):
             return await kube.restart(kind, name, namespace, key=key)
 
         target = f"{namespace}/{kind}/{name}"
-        return await self._recorder.run("kube.restart", target, {}, act, unavailable=self._unavailable())
+        gate = f"restart {target}" if approval else None
+        return await self._recorder.run(
+            "kube.restart", target, {}, act, unavailable=self._unavailable(), approval=gate
+        )
 
-    async def scale(self, kind: Kind, name: str, namespace: str, replicas: int) -> ActionRecord:
+    async def scale(
+        self, kind: Kind, name: str, namespace: str, replicas: int, *, approval: bool = False
+    ) -> ActionRecord:
         """Set a workload's replica count."""
         kube = self._adapters.kube
 
@@ -133,7 +144,12 @@ class KubeActions(_Facade):
 
         target = f"{namespace}/{kind}/{name}"
         return await self._recorder.run(
-            "kube.scale", target, {"replicas": replicas}, act, unavailable=self._unavailable()
+            "kube.scale",
+            target,
+            {"replicas": replicas},
+            act,
+            unavailable=self._unavailable(),
+            approval=f"scale {target} to {replicas}" if approval else None,
         )
 
     async def delete_pods(
@@ -143,6 +159,7 @@ class KubeActions(_Facade):
         names: list[str] | None = None,
         labels: dict[str, str] | None = None,
         max_count: int = 1,
+        approval: bool = False,
     ) -> ActionRecord:
         """Delete pods by name or equality labels, at most `max_count` (and the configured cap)."""
         kube = self._adapters.kube
@@ -153,7 +170,12 @@ class KubeActions(_Facade):
 
         params = {"names": names, "labels": labels, "max_count": max_count}
         return await self._recorder.run(
-            "kube.delete_pods", namespace, params, act, unavailable=self._unavailable()
+            "kube.delete_pods",
+            namespace,
+            params,
+            act,
+            unavailable=self._unavailable(),
+            approval=f"delete pods in {namespace}" if approval else None,
         )
 
 
@@ -168,6 +190,7 @@ class PagerDutyActions(_Facade):
         *,
         severity: str | None = None,
         details: dict[str, Any] | None = None,
+        approval: bool = False,
     ) -> ActionRecord:
         """Open (or update) this alert's incident; it is resolved when the alert resolves."""
         alert, pd = self._alert, self._adapters.pagerduty
@@ -200,7 +223,12 @@ class PagerDutyActions(_Facade):
 
         params = {"dedup_key": key, "severity": level, "summary": text}
         return await self._recorder.run(
-            "pagerduty.trigger", key, params, act, unavailable=self._unavailable()
+            "pagerduty.trigger",
+            key,
+            params,
+            act,
+            unavailable=self._unavailable(),
+            approval=f"page on-call: {text}" if approval else None,
         )
 
     async def acknowledge(self) -> ActionRecord:

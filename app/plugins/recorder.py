@@ -17,10 +17,11 @@ from typing import Any
 
 from app import metrics, tracing
 from app.actions.redaction import Redactor
-from app.errors import GuardrailRefused
+from app.errors import ApprovalRejected, AwaitingApproval, GuardrailRefused
 from app.models import ActionRecord
 
 Persist = Callable[[ActionRecord], Awaitable[None]]
+Decisions = Callable[[int], Awaitable[dict[str, Any] | None]]
 Act = Callable[[str], Awaitable[Any]]
 _NO_SECRETS = Redactor()
 
@@ -37,7 +38,9 @@ class Recorder:
         persist: Persist | None,
         execution_id: str = "",
         redact: Redactor = _NO_SECRETS,
+        decisions: Decisions | None = None,
     ) -> None:
+        self.decisions = decisions
         self.dry_run = dry_run
         self.paused = paused
         self.completed = completed
@@ -60,9 +63,10 @@ class Recorder:
         act: Act | None,
         *,
         unavailable: str | None = None,
+        approval: str | None = None,
     ) -> ActionRecord:
         """Record one action; perform it (`act(idempotency_key)`) unless dry-run, paused,
-        unavailable or already done."""
+        unavailable or already done. With `approval`, an operator must approve it first."""
         index = self._next
         self._next += 1
         done = self.completed.get(index)
@@ -70,6 +74,15 @@ class Recorder:
             self.records.append(done)
             return done
         record = ActionRecord(index=index, kind=kind, target=target, params=params, started_at=time.time())
+        if approval and not (self.dry_run or self.paused):
+            decision = await self.decisions(index) if self.decisions is not None else None
+            if decision is None:
+                raise AwaitingApproval(index, approval)
+            record.params = {**params, "approval": decision}
+            if decision.get("decision") != "approve":
+                record.status, record.reason = "refused", f"approval rejected by {decision.get('by')}"
+                self._finish(record, time.perf_counter())
+                raise ApprovalRejected(f"{approval}: rejected by {decision.get('by')}")
         start = time.perf_counter()
         with tracing.span(f"action {kind}", action_kind=kind, action_target=target):
             if self.paused:

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import msgspec
 from litestar import Controller, Request, delete, get, post
-from litestar.exceptions import ClientException, NotFoundException
+from litestar.exceptions import ClientException, HTTPException, NotFoundException
 from litestar.params import Parameter
 
-from app.actions.flags import InvalidFlagName, check_name
+from app.actions.flags import InvalidFlagName
+from app.engine.approvals import Decision, Pending
 from app.engine.dispatch import Plan
 from app.engine.runtime import Runtime
 from app.models import ActionRecord, Alert, Execution
+from app.web import operations
 from app.web.auth import operator, reader
 from app.web.webhook import _parse
 
@@ -78,6 +79,18 @@ class Jobs(msgspec.Struct):
     jobs: list[JobInfo]
 
 
+class Triggered(msgspec.Struct):
+    """A queued manual run."""
+
+    execution_id: str
+
+
+class Decided(msgspec.Struct):
+    """An optional comment with an approval decision."""
+
+    comment: str = ""
+
+
 class PlanInfo(msgspec.Struct):
     """What one playbook would do for one alert."""
 
@@ -105,6 +118,12 @@ class Simulation(msgspec.Struct):
 
 def _plan_info(plan: Plan) -> PlanInfo:
     return PlanInfo(plan.playbook, plan.would_run, plan.skipped_reason, plan.error, plan.actions)
+
+
+def actor_of(request: Request[Any, Any, Any]) -> str:
+    """Who acts: the `X-Autonomic-Actor` header (or the console login), else "operator"."""
+    actor = request.headers.get("x-autonomic-actor") or "operator"
+    return "".join(c for c in actor if c.isprintable())[:100]
 
 
 def _runtime(request: Request[Any, Any, Any]) -> Runtime:
@@ -155,46 +174,60 @@ class ApiController(Controller):
         ]
 
     @delete("/flags/{name:str}", guards=[operator], status_code=200)
-    async def revert_flag(
-        self,
-        request: Request[Any, Any, Any],
-        name: str,
-        actor: str = Parameter(header="X-Autonomic-Actor", default="operator", max_length=100),
-    ) -> Reverted:
+    async def revert_flag(self, request: Request[Any, Any, Any], name: str) -> Reverted:
         """End every lease on a flag now and restore its baseline (recorded as an execution)."""
-        runtime = _runtime(request)
         try:
-            check_name(name)
+            ended, value, execution = await operations.revert(_runtime(request), name, actor_of(request))
         except InvalidFlagName as exc:
             raise ClientException(str(exc)) from None
-        ended, value = await runtime.flags.revert(name, f"operator:{actor}")
-        if ended == 0:
-            raise NotFoundException(f"flag {name!r} has no active lease")
-        now = time.time()
-        execution = Execution(
-            id=f"ex-revert-{name}-{int(now * 1000)}",
-            playbook="autonomic.revert",
-            source="manual",
-            alert=Alert(status="resolved", labels={"flag": name}),
-            status="succeeded",
-            actor=actor,
-            reason="operator revert",
-            attempts=1,
-            actions=[
-                ActionRecord(
-                    index=0,
-                    kind="flags.revert",
-                    target=name,
-                    params={"leases_ended": ended},
-                    result={"effective": value},
-                    started_at=now,
-                )
-            ],
-            started_at=now,
-            finished_at=now,
+        except operations.NothingToRevert:
+            raise NotFoundException(f"flag {name!r} has no active lease") from None
+        return Reverted(name, ended, value, execution)
+
+    @post("/playbooks/{name:str}/trigger", guards=[operator], status_code=202)
+    async def trigger_playbook(
+        self, request: Request[Any, Any, Any], name: str, data: operations.TriggerRequest
+    ) -> Triggered:
+        """Run one playbook now through the queue (labels, annotations, params, dry_run, reason)."""
+        try:
+            execution = await operations.trigger(_runtime(request), name, data, actor_of(request))
+        except operations.UnknownPlaybook:
+            raise NotFoundException(f"no playbook {name!r}") from None
+        except operations.InvalidParams as exc:
+            raise HTTPException(
+                f"invalid params: {exc}", status_code=422, extra={"errors": exc.errors}
+            ) from None
+        return Triggered(execution)
+
+    @get("/approvals", guards=[reader])
+    async def list_approvals(self, request: Request[Any, Any, Any]) -> list[Pending]:
+        """Executions waiting at an approval gate."""
+        return await _runtime(request).dispatcher.approvals.pending()
+
+    @post("/executions/{execution_id:str}/approve", guards=[operator], status_code=200)
+    async def approve(
+        self, request: Request[Any, Any, Any], execution_id: str, data: Decided | None = None
+    ) -> Pending:
+        """Approve the gate this execution waits at; it resumes through the queue."""
+        return await self._decide(request, execution_id, "approve", data)
+
+    @post("/executions/{execution_id:str}/reject", guards=[operator], status_code=200)
+    async def reject(
+        self, request: Request[Any, Any, Any], execution_id: str, data: Decided | None = None
+    ) -> Pending:
+        """Reject the gate this execution waits at; it ends as rejected."""
+        return await self._decide(request, execution_id, "reject", data)
+
+    async def _decide(
+        self, request: Request[Any, Any, Any], execution_id: str, decision: Decision, data: Decided | None
+    ) -> Pending:
+        comment = data.comment if data else ""
+        decided = await operations.decide(
+            _runtime(request), execution_id, decision, actor_of(request), comment
         )
-        await runtime.executions.finish(execution)
-        return Reverted(name, ended, value, execution.id)
+        if decided is None:
+            raise NotFoundException(f"execution {execution_id!r} is not waiting for approval")
+        return decided
 
     @get("/executions", guards=[reader])
     async def list_executions(

@@ -4,19 +4,25 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import structlog
 from litestar import Litestar
+from litestar.config.csrf import CSRFConfig
+from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
+from litestar.template.config import TemplateConfig
 
 from app import __version__, tracing
 from app.engine.runtime import Runtime
 from app.plugins.registry import Registry
 from app.settings import Settings
+from app.web import session
 from app.web.api import ApiController
 from app.web.auth import Tokens
+from app.web.console import ConsoleController
 from app.web.health import healthz, metrics, readyz
 from app.web.webhook import alertmanager_webhook
 
@@ -59,7 +65,17 @@ def create_app(
             await runtime.stop(run_workers=run_workers)
 
     return Litestar(
-        route_handlers=[alertmanager_webhook, ApiController, healthz, readyz, metrics],
+        route_handlers=[alertmanager_webhook, ApiController, ConsoleController, healthz, readyz, metrics],
+        template_config=TemplateConfig(
+            directory=Path(__file__).parent / "templates", engine=JinjaTemplateEngine
+        ),
+        # Only the console uses cookies; the webhook and /api authenticate every request by token.
+        csrf_config=CSRFConfig(
+            secret=session.csrf_secret(tokens),
+            cookie_path="/ui",
+            cookie_samesite="strict",
+            exclude=["^(?!/ui)"],
+        ),
         lifespan=[lifespan],
         state=State({"runtime": runtime, "tokens": tokens, "draining": False}),
         logging_config=None,  # app.logs configures logging for the whole process
