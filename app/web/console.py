@@ -86,7 +86,7 @@ class ConsoleController(Controller):
         if role not in ("viewer", "operator"):
             return Redirect("/ui/login?error=invalid+token")
         actor = "".join(c for c in data.get("name", "") if c.isprintable()).strip()[:60] or role
-        value = session.issue(tokens, role, actor)  # type: ignore[arg-type]
+        value = session.issue(tokens, role, actor)
         cookie = Cookie(
             key=session.COOKIE,
             value=value,

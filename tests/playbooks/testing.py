@@ -10,6 +10,7 @@ import asyncio
 import os
 
 import redis.asyncio as aioredis
+from pydantic import BaseModel, Field
 
 from app.sdk import Alert, Context, PermanentError, TemporaryError, playbook
 
@@ -75,3 +76,27 @@ async def hold(alert: Alert, ctx: Context) -> None:
     while not await client().exists(NS + "release"):
         await asyncio.sleep(0.02)
     await ctx.act("test.effect", "after-hold", lambda: _incr("effects:after-hold"))
+
+
+class ScaleParams(BaseModel):
+    replicas: int = Field(ge=1, le=10)
+
+
+@playbook(on="manual", params=ScaleParams)
+async def scale_chat(alert: Alert, ctx: Context) -> None:
+    """Manual only: record the requested replica count in a flag."""
+    assert isinstance(ctx.params, ScaleParams)
+    await ctx.flags.set("manual.replicas", str(ctx.params.replicas), ttl="10m")
+
+
+@playbook(match='alertname="GatedTest"', approval=True)
+async def gated(alert: Alert, ctx: Context) -> None:
+    """The whole playbook waits for an operator's approval."""
+    await ctx.flags.set("gated.flag", "on", ttl="10m")
+
+
+@playbook(match='alertname="ActionGateTest"')
+async def action_gate(alert: Alert, ctx: Context) -> None:
+    """One action waits for approval; the one before it runs at once (and only once)."""
+    await ctx.act("test.effect", "before-gate", lambda: _incr("effects:before-gate"))
+    await ctx.flags.set("gated.action", "on", ttl="10m", approval=True)
