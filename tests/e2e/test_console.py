@@ -20,8 +20,13 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = ROOT / "tests" / "artifacts"
 VIEWER_TOKEN = "viewer-token-0123456789"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 if CHROMIUM is None:  # tests/run installs Debian's chromium; fail loudly if it is missing
@@ -75,11 +80,15 @@ def test_operator_sees_and_reverts_a_mitigation(
     assert "reverted cache.mode" in page.inner_text(".flash.ok")  # type: ignore[attr-defined]
     page.locator("[data-flag='cache.mode']").wait_for(state="detached", timeout=15000)  # type: ignore[attr-defined]
     assert sync_redis.get(flag_prefix + "cache.mode") is None
-    reverts = httpx.get(f"{svc.url}/api/executions", params={"playbook": "autonomic.revert"}, headers=OPERATOR).json()
+    reverts = httpx.get(
+        f"{svc.url}/api/executions", params={"playbook": "autonomic.revert"}, headers=OPERATOR
+    ).json()
     assert reverts[0]["actor"] == "dana"
 
 
-def test_viewer_cannot_revert(browser: object, svc: Service, sync_redis: redis.Redis, flag_prefix: str) -> None:
+def test_viewer_cannot_revert(
+    browser: object, svc: Service, sync_redis: redis.Redis, flag_prefix: str
+) -> None:
     post(svc.url, payload(alert("CostSpike")))
     wait_for(lambda: sync_redis.get(flag_prefix + "cache.mode") == "aggressive", what="mitigation")
     page = login(browser, svc, VIEWER_TOKEN, "vic")
@@ -88,8 +97,9 @@ def test_viewer_cannot_revert(browser: object, svc: Service, sync_redis: redis.R
     # Even a hand-made form post is refused.
     token = page.locator("input[name=_csrf_token]").first.get_attribute("value")  # type: ignore[attr-defined]
     status = page.evaluate(  # type: ignore[attr-defined]
-        """async (t) => (await fetch('/ui/flags/cache.mode/revert', {method: 'POST',
-             headers: {'Content-Type': 'application/x-www-form-urlencoded'}, body: '_csrf_token=' + t})).status""",
+        """async (t) => (await fetch('/ui/flags/cache.mode/revert', {
+             method: 'POST', body: '_csrf_token=' + t,
+             headers: {'Content-Type': 'application/x-www-form-urlencoded'}})).status""",
         token,
     )
     assert status == 403

@@ -35,11 +35,15 @@ def test_manual_trigger_runs_through_the_queue_with_actor_and_reason(
 ) -> None:
     body = {"params": {"replicas": 3}, "reason": "load test", "labels": {"service": "chat"}}
     response = httpx.post(
-        f"{svc.url}/api/playbooks/scale_chat/trigger", json=body, headers={**OPERATOR, "X-Autonomic-Actor": "alice"}
+        f"{svc.url}/api/playbooks/scale_chat/trigger",
+        json=body,
+        headers={**OPERATOR, "X-Autonomic-Actor": "alice"},
     )
     assert response.status_code == 202, response.text
     ex_id = response.json()["execution_id"]
-    done = wait_for(lambda: execution(svc, ex_id).get("status") == "succeeded" and execution(svc, ex_id), what="run")
+    done = wait_for(
+        lambda: execution(svc, ex_id).get("status") == "succeeded" and execution(svc, ex_id), what="run"
+    )
     assert (done["source"], done["actor"], done["reason"]) == ("manual", "alice", "load test")
     assert done["params"] == {"replicas": 3}
     assert sync_redis.get(flag_prefix + "manual.replicas") == "3"
@@ -53,16 +57,23 @@ def test_manual_trigger_errors(svc: Service) -> None:
     assert bad.status_code == 422
     assert "replicas" in bad.json()["detail"]
     assert httpx.post(f"{url}/scale_chat/trigger", json={"params": {}}, headers=OPERATOR).status_code == 422
-    assert httpx.post(f"{url}/cost_spike/trigger", json={"params": {"x": 1}}, headers=OPERATOR).status_code == 422
+    assert (
+        httpx.post(f"{url}/cost_spike/trigger", json={"params": {"x": 1}}, headers=OPERATOR).status_code
+        == 422
+    )
     assert httpx.post(f"{url}/cost_spike/trigger", json={"bogus": 1}, headers=OPERATOR).status_code == 400
     assert httpx.post(f"{url}/cost_spike/trigger", json={}, headers=VIEWER).status_code == 403
     assert httpx.post(f"{url}/cost_spike/trigger", json={}).status_code == 401
 
 
 def test_dry_run_trigger_changes_nothing(svc: Service, sync_redis: redis.Redis, flag_prefix: str) -> None:
-    response = httpx.post(f"{svc.url}/api/playbooks/cost_spike/trigger", json={"dry_run": True}, headers=OPERATOR)
+    response = httpx.post(
+        f"{svc.url}/api/playbooks/cost_spike/trigger", json={"dry_run": True}, headers=OPERATOR
+    )
     ex_id = response.json()["execution_id"]
-    done = wait_for(lambda: execution(svc, ex_id).get("status") == "succeeded" and execution(svc, ex_id), what="run")
+    done = wait_for(
+        lambda: execution(svc, ex_id).get("status") == "succeeded" and execution(svc, ex_id), what="run"
+    )
     assert done["dry_run"] is True
     assert sync_redis.get(flag_prefix + "llm.model_tier") is None
 
@@ -77,10 +88,18 @@ def test_playbook_approval_approved_runs_and_records_the_approver(
     assert sync_redis.get(flag_prefix + "gated.flag") is None
     url = f"{svc.url}/api/executions/{pending['execution_id']}/approve"
     assert httpx.post(url, headers=VIEWER).status_code == 403
-    assert httpx.post(url, json={"comment": "ok"}, headers={**OPERATOR, "X-Autonomic-Actor": "bob"}).status_code == 200
+    assert (
+        httpx.post(url, json={"comment": "ok"}, headers={**OPERATOR, "X-Autonomic-Actor": "bob"}).status_code
+        == 200
+    )
     assert httpx.post(url, headers=OPERATOR).status_code == 404  # decided already
-    done = wait_for(lambda: execution(svc, pending["execution_id"]).get("status") == "succeeded"
-                    and execution(svc, pending["execution_id"]), what="approved run")
+    done = wait_for(
+        lambda: (
+            execution(svc, pending["execution_id"]).get("status") == "succeeded"
+            and execution(svc, pending["execution_id"])
+        ),
+        what="approved run",
+    )
     gate = done["actions"][0]  # type: ignore[index]
     assert gate["kind"] == "approval"
     assert gate["params"]["approval"]["by"] == "bob"
@@ -93,9 +112,16 @@ def test_action_approval_rejected_stops_and_does_not_repeat_earlier_actions(
     post(svc.url, payload(alert("ActionGateTest")))
     (pending,) = wait_for(lambda: httpx.get(f"{svc.url}/api/approvals", headers=OPERATOR).json(), what="gate")
     assert pending["description"] == "set flag gated.action=on"
-    httpx.post(f"{svc.url}/api/executions/{pending['execution_id']}/reject", headers=OPERATOR).raise_for_status()
-    done = wait_for(lambda: execution(svc, pending["execution_id"]).get("status") == "rejected"
-                    and execution(svc, pending["execution_id"]), what="rejected")
+    httpx.post(
+        f"{svc.url}/api/executions/{pending['execution_id']}/reject", headers=OPERATOR
+    ).raise_for_status()
+    done = wait_for(
+        lambda: (
+            execution(svc, pending["execution_id"]).get("status") == "rejected"
+            and execution(svc, pending["execution_id"])
+        ),
+        what="rejected",
+    )
     assert "rejected by operator" in done["error"]  # type: ignore[operator]
     assert sync_redis.get(f"{ns}effects:before-gate") == "1"
     assert sync_redis.get(flag_prefix + "gated.action") is None
@@ -105,7 +131,8 @@ def test_approval_timeout_rejects(start_service: Callable[..., Service], test_pl
     svc = start_service(AUTONOMIC_PLAYBOOK_DIRS=str(test_playbooks), AUTONOMIC_APPROVAL_TIMEOUT="1s")
     post(svc.url, payload(alert("GatedTest")))
     (run,) = wait_for(
-        lambda: [r for r in executions(svc.url, playbook="gated") if r["status"] == "rejected"], what="timed out"
+        lambda: [r for r in executions(svc.url, playbook="gated") if r["status"] == "rejected"],
+        what="timed out",
     )
     assert "rejected by timeout" in run["error"]
 
@@ -117,7 +144,9 @@ def invoke(svc: Service, *args: str) -> str:
 
 
 def test_cli_against_a_live_server(svc: Service, sync_redis: redis.Redis, flag_prefix: str) -> None:
-    out = invoke(svc, "trigger", "cost_spike", "--label", "service=chat", "--reason", "drill", "--as", "carol")
+    out = invoke(
+        svc, "trigger", "cost_spike", "--label", "service=chat", "--reason", "drill", "--as", "carol"
+    )
     ex_id = out.strip().split()[-1]
     wait_for(lambda: execution(svc, ex_id).get("status") == "succeeded", what="cli trigger ran")
     assert execution(svc, ex_id)["actor"] == "carol"
