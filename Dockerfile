@@ -1,0 +1,34 @@
+# syntax=docker/dockerfile:1
+# Autonomic: build a wheel with its dependencies in one stage, install it into a slim
+# runtime with no compilers, run as a non-root user.
+
+FROM python:3.11-slim AS build
+WORKDIR /src
+RUN python -m venv /opt/autonomic
+COPY pyproject.toml README.md ./
+COPY app ./app
+COPY playbooks ./playbooks
+RUN /opt/autonomic/bin/pip install --no-cache-dir --upgrade pip \
+ && /opt/autonomic/bin/pip install --no-cache-dir .
+
+FROM python:3.11-slim
+LABEL org.opencontainers.image.title="autonomic" \
+      org.opencontainers.image.description="Alert-response automation for AI/LLM applications"
+RUN groupadd --gid 10001 autonomic \
+ && useradd --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin autonomic \
+ && mkdir -p /etc/autonomic/playbooks \
+ && chown -R 10001:10001 /etc/autonomic
+COPY --from=build /opt/autonomic /opt/autonomic
+ENV PATH="/opt/autonomic/bin:$PATH" \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    AUTONOMIC_HOST=0.0.0.0 \
+    AUTONOMIC_PORT=8080
+# Mount custom playbooks here and set AUTONOMIC_PLAYBOOK_DIRS=/etc/autonomic/playbooks.
+VOLUME ["/etc/autonomic/playbooks"]
+USER 10001:10001
+EXPOSE 8080
+HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
+  CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=2).status == 200 else 1)"]
+ENTRYPOINT ["autonomic"]
+CMD ["serve"]

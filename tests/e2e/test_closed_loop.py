@@ -1,0 +1,121 @@
+"""The closed loop with real parts: the cost exporter's gauge crosses a rule's threshold in a
+real Prometheus, the alert goes through a real Alertmanager to the service, the playbook sets
+the flags; the spend goes away, the alert resolves, the flags are restored. Also a ServiceDown
+injected with amtool reaching the Kubernetes emulator. Each test prints its timeline."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+import redis
+import yaml
+
+from tests.conftest import WEBHOOK_TOKEN
+from tests.support.alertmanager import Alertmanager
+from tests.support.kube import KubeEmulator, deployment
+from tests.support.procs import ROOT, Service, wait_for
+from tests.support.prometheus import Prometheus
+
+pytestmark = pytest.mark.e2e
+COST_FLAGS = {"llm.model_tier": "economy", "cache.mode": "aggressive", "ratelimit.factor": "0.5"}
+
+
+class Timeline:
+    def __init__(self) -> None:
+        self.start = time.monotonic()
+        self.events: list[tuple[float, str]] = []
+
+    def mark(self, event: str) -> None:
+        self.events.append((time.monotonic() - self.start, event))
+
+    def print(self, title: str) -> None:
+        print(f"\n{title}")
+        for at, event in self.events:
+            print(f"  {at:7.2f}s  {event}")
+
+
+def fast_rules() -> dict[str, Any]:
+    """The shipped rules with `for:` shortened so the loop closes in seconds."""
+    rules = yaml.safe_load((ROOT / "helm" / "autonomic" / "files" / "alert-rules.yml").read_text())
+    for group in rules["groups"]:
+        for rule in group["rules"]:
+            rule["for"] = "1s"
+    return rules
+
+
+@pytest.fixture
+def loop(
+    start_service: Callable[..., Service], ns: str
+) -> Iterator[tuple[Service, Alertmanager, Prometheus]]:
+    svc = start_service(
+        AUTONOMIC_COST_KEY_PREFIX=f"{ns}app:",
+        AUTONOMIC_JOB_COST_EXPORTER="interval:1s",
+        AUTONOMIC_LEADER_TTL="3s",
+    )
+    am = Alertmanager(f"{svc.url}/webhooks/alertmanager", WEBHOOK_TOKEN).start()
+    prom = Prometheus(
+        targets=[f"127.0.0.1:{svc.port}"], rules=fast_rules(), alertmanager=f"127.0.0.1:{am.port}"
+    ).start()
+    yield svc, am, prom
+    prom.stop()
+    am.stop()
+
+
+def test_cost_spike_closes_the_loop(
+    loop: tuple[Service, Alertmanager, Prometheus], sync_redis: redis.Redis, flag_prefix: str, ns: str
+) -> None:
+    svc, am, prom = loop
+    timeline = Timeline()
+    hour_key = f"{ns}app:cost:hourly:{datetime.now(UTC):%Y-%m-%d-%H}"
+
+    def flags() -> dict[str, str | None]:
+        return {name: sync_redis.get(flag_prefix + name) for name in COST_FLAGS}  # type: ignore[misc]
+
+    def firing() -> bool:
+        return any(a["labels"]["alertname"] == "CostSpike" and a["state"] == "firing" for a in prom.alerts())
+
+    sync_redis.set(hour_key, 500)
+    timeline.mark("seeded 500 USD of spend this hour")
+    wait_for(lambda: prom.query("ai_hourly_cost_usd > 100"), timeout=60, what="gauge scraped above threshold")
+    timeline.mark("Prometheus sees ai_hourly_cost_usd = 500")
+    wait_for(firing, timeout=60, what="CostSpike firing in Prometheus")
+    timeline.mark("CostSpike firing")
+    wait_for(
+        lambda: flags() == COST_FLAGS,
+        timeout=60,
+        what=f"flags set\n{am.logs()[-3000:]}\n{svc.logs()[-3000:]}",
+    )
+    timeline.mark("Alertmanager posted; playbook set the three flags")
+
+    sync_redis.delete(hour_key)
+    timeline.mark("spend removed")
+    wait_for(lambda: not firing(), timeout=60, what="CostSpike no longer firing")
+    timeline.mark("CostSpike resolved in Prometheus")
+    wait_for(lambda: set(flags().values()) == {None}, timeout=90, what=f"flags restored\n{am.logs()[-3000:]}")
+    timeline.mark("resolved notification released the leases: flags restored")
+    timeline.print("closed loop (CostSpike):")
+
+
+def test_amtool_service_down_restarts_through_the_kubernetes_emulator(
+    start_service: Callable[..., Service], kube: KubeEmulator, tmp_path: Any
+) -> None:
+    kube.add(deployment("chat", "llm"))
+    svc = start_service(AUTONOMIC_KUBECONFIG=str(kube.kubeconfig(tmp_path)), AUTONOMIC_KUBE_NAMESPACES="llm")
+    am = Alertmanager(f"{svc.url}/webhooks/alertmanager", WEBHOOK_TOKEN).start()
+    try:
+        timeline = Timeline()
+        am.fire(
+            "alertname=ServiceDown", "severity=critical", "namespace=llm", "deployment=chat", "job=llm-app"
+        )
+        timeline.mark("amtool alert add ServiceDown")
+        wait_for(lambda: kube.requests("PATCH", "/deployments/chat"), timeout=60, what="restart PATCH")
+        timeline.mark("rollout restart PATCH reached the emulator")
+        annotations = kube.get("chat", "llm")["spec"]["template"]["metadata"]["annotations"]
+        assert "kubectl.kubernetes.io/restartedAt" in annotations
+        timeline.print("amtool → Alertmanager → Autonomic → Kubernetes:")
+    finally:
+        am.stop()
