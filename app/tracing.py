@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 from opentelemetry import context as otel_context
@@ -90,12 +90,18 @@ def alert_traceparent(alert_name: str, fingerprint: str) -> str:
         return carrier.get("traceparent", "")
 
 
-@contextmanager
-def span(name: str, traceparent: str | None = None, **attributes: Any) -> Iterator[Span | None]:
-    """A child span of the current one (or of `traceparent`); nothing when tracing is off."""
+_OFF: AbstractContextManager[None] = nullcontext()
+
+
+def span(name: str, traceparent: str | None = None, **attributes: Any) -> AbstractContextManager[Span | None]:
+    """A child span of the current one (or of `traceparent`); a shared no-op when tracing is off."""
     if not _state["enabled"]:
-        yield None
-        return
+        return _OFF
+    return _span(name, traceparent, attributes)
+
+
+@contextmanager
+def _span(name: str, traceparent: str | None, attributes: dict[str, Any]) -> Iterator[Span | None]:
     parent = extract({"traceparent": traceparent}) if traceparent else None
     clean = {k: v for k, v in attributes.items() if v is not None}
     with tracer.start_as_current_span(name, context=parent, attributes=clean) as current:

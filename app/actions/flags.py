@@ -15,6 +15,10 @@ from typing import Any
 
 import msgspec
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
+from redis.exceptions import NoScriptError
+
+from app.coalesce import Coalescer
 
 NAME = re.compile(r"[a-z0-9_.-]+")
 PAUSED_FLAG = "autonomic.paused"
@@ -31,6 +35,11 @@ def check_name(name: str) -> str:
     if not isinstance(name, str) or not NAME.fullmatch(name) or len(name) > 200:
         raise InvalidFlagName(f"invalid flag name {name!r}: use [a-z0-9_.-]+ (max 200)")
     return name
+
+
+def is_truthy(value: str | None) -> bool:
+    """True for `1`, `true`, `yes`, `on` (any case)."""
+    return value is not None and value.strip().lower() in TRUTHY
 
 
 def encode_value(value: str | bool | int | float) -> str:
@@ -82,10 +91,22 @@ class FlagStore:
         self.namespace = namespace
         self.grace_ms = int(grace_s * 1000)
         self._script = redis.register_script(_SCRIPT)
+        # Concurrent executions' lease updates share one round trip (each is still one atomic script).
+        self._calls = Coalescer(redis, transaction=False)
 
     async def _run(self, op: str, *args: str | int, now_ms: int | None = None) -> Any:
         argv = [op, self.prefix, self.namespace, self.grace_ms, now_ms or 0, *args]
-        return await self._script(keys=[], args=argv)
+
+        def add(pipe: Pipeline) -> int:
+            pipe.evalsha(self._script.sha, 0, *argv)
+            return 1
+
+        try:
+            (reply,) = await self._calls.run(add)
+        except NoScriptError:  # Redis restarted or flushed its script cache
+            await self.redis.script_load(_SCRIPT)
+            (reply,) = await self._calls.run(add)
+        return reply
 
     async def get(self, name: str) -> str | None:
         """The effective value of `name` (None when absent)."""
@@ -97,10 +118,14 @@ class FlagStore:
         names: Any = await self.redis.smembers(f"{self.namespace}holder:{holder}")
         return set(names)
 
+    @property
+    def paused_key(self) -> str:
+        """The key of the kill switch flag `autonomic.paused`."""
+        return self.prefix + PAUSED_FLAG
+
     async def paused(self) -> bool:
         """True while the kill switch flag `autonomic.paused` is set to a truthy value."""
-        value = await self.get(PAUSED_FLAG)
-        return value is not None and value.strip().lower() in TRUTHY
+        return is_truthy(await self.get(PAUSED_FLAG))
 
     async def set(
         self,

@@ -84,17 +84,22 @@ class Plan:
 
 
 class _Retry:
-    """Backoff for TemporaryError: its `delay` if given, else exponential with full jitter."""
+    """Backoff for TemporaryError: its `delay` if given, else exponential with full jitter.
 
-    def __init__(self, base: float, cap: float) -> None:
-        self.base, self.cap = base, cap
+    `offset` counts attempts made before tenacity took over (the first runs without it)."""
+
+    def __init__(self, base: float, cap: float, offset: int = 0) -> None:
+        self.base, self.cap, self.offset = base, cap, offset
+
+    def delay(self, exc: BaseException | None, failed_attempts: int) -> float:
+        if isinstance(exc, TemporaryError) and exc.delay is not None:
+            return min(max(0.0, exc.delay), self.cap)
+        ceiling = min(self.cap, self.base * 2 ** (failed_attempts - 1))
+        return random.uniform(ceiling / 2, ceiling)
 
     def __call__(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, TemporaryError) and exc.delay is not None:
-            return min(max(0.0, exc.delay), self.cap)
-        ceiling = min(self.cap, self.base * 2 ** (state.attempt_number - 1))
-        return random.uniform(ceiling / 2, ceiling)
+        return self.delay(exc, state.attempt_number + self.offset)
 
 
 class Dispatcher:
@@ -140,10 +145,9 @@ class Dispatcher:
         An alert notification runs every matching playbook (a resolved one first
         releases what the alert holds); a follow-up or manual trigger names the
         playbook to `run`."""
-        with (
-            structlog.contextvars.bound_contextvars(fingerprint=alert.fingerprint, alertname=alert.name),
-            tracing.span("dispatch", traceparent or None, alert_status=alert.status),
-        ):
+        # Each queue entry is handled in its own task, so bound log context ends with it.
+        structlog.contextvars.bind_contextvars(fingerprint=alert.fingerprint, alertname=alert.name)
+        with tracing.span("dispatch", traceparent or None, alert_status=alert.status):
             if run:
                 return [await self._run_named(run, alert, event_key, trigger or Trigger(source="followup"))]
             results: list[Execution] = []
@@ -235,28 +239,24 @@ class Dispatcher:
     async def run(self, spec: PlaybookSpec, alert: Alert, event_key: str, trigger: Trigger) -> Execution:
         """Run one playbook for one alert, exactly once per (event, playbook)."""
         ex_id = execution_id(event_key, spec.name)
-        existing = await self.executions.get(ex_id)
+        # One round trip: an earlier record, actions done by an earlier attempt, the kill switch.
+        existing, completed, paused = await self.executions.prior(ex_id, self.flags.paused_key)
         if existing is not None and existing.final:
             return existing
         execution = existing or self._new_execution(ex_id, spec.name, alert, event_key, trigger, spec.dry_run)
-        with (
-            structlog.contextvars.bound_contextvars(execution_id=ex_id, playbook=spec.name),
-            tracing.span(f"playbook {spec.name}", playbook=spec.name, execution_id=ex_id),
-        ):
+        structlog.contextvars.bind_contextvars(execution_id=ex_id, playbook=spec.name)
+        with tracing.span(f"playbook {spec.name}", playbook=spec.name, execution_id=ex_id):
             execution.trace_id = tracing.current_trace_id()
             if trigger.source != "manual" and await self._cooldown_blocks(spec, alert, ex_id):
                 execution.skipped_reason = f"cooldown {spec.cooldown:g}s"
                 return await self._finish(execution, "skipped")
-            completed = await self.executions.completed_actions(ex_id)
-            if spec is not RESOLVE:  # the resolve is recorded only when it had something to do
-                await self.executions.start(execution)
 
             async def persist(record: ActionRecord) -> None:
                 await self.executions.complete_action(ex_id, record)
 
             recorder = Recorder(
                 dry_run=execution.dry_run,
-                paused=await self.flags.paused(),
+                paused=paused,
                 completed=completed,
                 persist=persist,
                 execution_id=ex_id,
@@ -305,24 +305,37 @@ class Dispatcher:
         )
 
     async def _attempts(self, spec: PlaybookSpec, alert: Alert, ctx: Context, execution: Execution) -> None:
-        timeout = spec.timeout or self.settings.playbook_timeout
+        try:
+            await self._attempt(spec, alert, ctx, execution)  # most runs succeed at once
+            return
+        except _RETRYABLE as first:
+            if self.settings.max_attempts < 2:
+                raise
+            failure: BaseException = first
+        backoff = _Retry(self.settings.retry_base_delay, self.settings.retry_max_delay, offset=1)
+        await asyncio.sleep(backoff.delay(failure, 1))
         retrying = AsyncRetrying(
-            stop=stop_after_attempt(self.settings.max_attempts),
-            wait=_Retry(self.settings.retry_base_delay, self.settings.retry_max_delay),
+            stop=stop_after_attempt(self.settings.max_attempts - 1),
+            wait=backoff,
             retry=retry_if_exception_type(_RETRYABLE),
             reraise=True,
         )
         async for attempt in retrying:
             with attempt:
-                execution.attempts += 1
-                ctx.recorder.restart()
-                try:
-                    await asyncio.wait_for(self._call(spec, alert, ctx), timeout)
-                except TemporaryError as exc:
-                    log.info("playbook will retry", error=str(exc), attempt=execution.attempts)
-                    raise
-                except TimeoutError:
-                    raise TimeoutError(f"playbook timed out after {timeout:g}s") from None
+                await self._attempt(spec, alert, ctx, execution)
+
+    async def _attempt(self, spec: PlaybookSpec, alert: Alert, ctx: Context, execution: Execution) -> None:
+        timeout = spec.timeout or self.settings.playbook_timeout
+        execution.attempts += 1
+        ctx.recorder.restart()
+        try:
+            async with asyncio.timeout(timeout):  # no extra task per run, unlike wait_for
+                await self._call(spec, alert, ctx)
+        except TemporaryError as exc:
+            log.info("playbook will retry", error=str(exc), attempt=execution.attempts)
+            raise
+        except TimeoutError:
+            raise TimeoutError(f"playbook timed out after {timeout:g}s") from None
 
     async def _park(
         self,

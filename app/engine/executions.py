@@ -8,7 +8,10 @@ from typing import Any
 
 import msgspec
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
+from app.actions.flags import is_truthy
+from app.coalesce import Coalescer
 from app.keys import Keys
 from app.models import ActionRecord, Execution
 
@@ -25,33 +28,46 @@ class ExecutionStore:
         self.keys = keys
         self.max_len = max_len
         self.ttl_s = max(1, int(ttl_s))
+        self._reads = Coalescer(redis, transaction=False)
+        self._writes = Coalescer(redis, transaction=True)
 
     async def get(self, execution_id: str) -> Execution | None:
         """The latest recorded state of one execution."""
         raw = await self.redis.get(self.keys.execution(execution_id))
         return _exec_decoder.decode(raw) if raw else None
 
+    async def prior(
+        self, execution_id: str, paused_key: str
+    ) -> tuple[Execution | None, dict[int, ActionRecord], bool]:
+        """In one (shared) round trip: the recorded state, the completed actions, the kill switch."""
+
+        def add(pipe: Pipeline) -> int:
+            pipe.get(self.keys.execution(execution_id))
+            pipe.hgetall(self.keys.actions(execution_id))
+            pipe.get(paused_key)
+            return 3
+
+        raw, actions, paused = await self._reads.run(add)
+        existing = _exec_decoder.decode(raw) if raw else None
+        completed = {int(k): _action_decoder.decode(v) for k, v in actions.items()}
+        return existing, completed, is_truthy(paused)
+
     async def start(self, execution: Execution) -> None:
         """Record that an execution is running."""
         await self.redis.set(self.keys.execution(execution.id), _encoder.encode(execution), ex=self.ttl_s)
 
     async def finish(self, execution: Execution) -> None:
-        """Record the final state and append it to the executions stream, atomically."""
+        """Record the final state and append it to the executions stream, atomically
+        (concurrent finishes share one MULTI/EXEC)."""
         data = _encoder.encode(execution)
-        pipe = self.redis.pipeline(transaction=True)
-        pipe.set(self.keys.execution(execution.id), data, ex=self.ttl_s)
-        pipe.xadd(
-            self.keys.executions,
-            {"id": execution.id, "record": data},
-            maxlen=self.max_len,
-            approximate=True,
-        )
-        await pipe.execute()
 
-    async def completed_actions(self, execution_id: str) -> dict[int, ActionRecord]:
-        """Actions that already took effect in an earlier attempt, by index."""
-        raw = await self.redis.hgetall(self.keys.actions(execution_id))
-        return {int(k): _action_decoder.decode(v) for k, v in raw.items()}
+        def add(pipe: Pipeline) -> int:
+            pipe.set(self.keys.execution(execution.id), data, ex=self.ttl_s)
+            record = {"id": execution.id, "record": data}
+            pipe.xadd(self.keys.executions, record, maxlen=self.max_len, approximate=True)  # type: ignore[arg-type]
+            return 2
+
+        await self._writes.run(add)
 
     async def complete_action(self, execution_id: str, record: ActionRecord) -> None:
         """Remember that action `record.index` took effect."""

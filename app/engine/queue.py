@@ -8,16 +8,22 @@ recorded. Acknowledged entries are trimmed so the length cap measures backlog.
 
 from __future__ import annotations
 
+import asyncio
+from collections import deque
 from dataclasses import dataclass
 from importlib.resources import files
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import ResponseError
 
+from app.coalesce import Coalescer
 from app.keys import GROUP, Keys
 
 _INTAKE = files("app.engine").joinpath("intake.lua").read_text()
+# Alerts per intake Lua call: bounds how long one script holds Redis.
+MAX_BATCH_ALERTS = 5000
 
 
 class QueueFull(Exception):
@@ -81,16 +87,57 @@ class AlertQueue:
         self.max_len = max_len
         self.dedup_ttl_ms = max(1, int(dedup_ttl_s * 1000))
         self._intake = redis.register_script(_INTAKE)
+        self._waiting: deque[tuple[list[tuple[str, str, str]], asyncio.Future[str]]] = deque()
+        self._flusher: asyncio.Task[None] | None = None
+        self._acks = Coalescer(redis, transaction=False)
 
     async def enqueue(self, items: list[tuple[str, str, str]]) -> tuple[int, int]:
-        """Dedup and append (event key, alert JSON, traceparent) items; return (accepted, duplicates)."""
-        args: list[str | int] = [self.keys.ns, self.dedup_ttl_ms, self.max_len, len(items)]
-        for item in items:
-            args.extend(item)
-        accepted, duplicates = await self._intake(keys=[self.keys.alerts], args=args)
-        if accepted < 0:
-            raise QueueFull(f"queue holds {duplicates} entries (cap {self.max_len})")
-        return int(accepted), int(duplicates)
+        """Dedup and append (event key, alert JSON, traceparent) items; return (accepted, duplicates).
+
+        Concurrent webhooks are coalesced: requests arriving while a batch is in flight go
+        together in the next single Lua call, so Redis round trips (and redis-py's overhead)
+        are shared. Each caller still returns only after Redis has acknowledged its alerts."""
+        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self._waiting.append((items, future))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush())
+        marks = await future
+        accepted = marks.count("1")
+        return accepted, len(marks) - accepted
+
+    async def _flush(self) -> None:
+        while self._waiting:
+            batch: list[tuple[list[tuple[str, str, str]], asyncio.Future[str]]] = []
+            size = 0
+            while self._waiting and (not batch or size + len(self._waiting[0][0]) <= MAX_BATCH_ALERTS):
+                items, future = self._waiting.popleft()
+                batch.append((items, future))
+                size += len(items)
+            args: list[str | int] = [self.keys.ns, self.dedup_ttl_ms, self.max_len, size]
+            for items, _ in batch:
+                for item in items:
+                    args.extend(item)
+            try:
+                reply = await self._intake(keys=[self.keys.alerts], args=args)
+            except BaseException as exc:
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc if isinstance(exc, Exception) else ConnectionError(str(exc)))
+                if not isinstance(exc, Exception):
+                    raise
+                continue
+            marks = str(reply)
+            if marks.startswith("full:"):
+                error = QueueFull(f"queue holds {marks[5:]} entries (cap {self.max_len})")
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(error)
+                continue
+            offset = 0
+            for items, future in batch:
+                if not future.done():
+                    future.set_result(marks[offset : offset + len(items)])
+                offset += len(items)
 
     async def push(self, entry_fields: dict[str, str]) -> str:
         """Append one item without dedup (manual triggers); return its stream id."""
@@ -155,8 +202,13 @@ class AlertQueue:
             )
 
     async def ack(self, entry_id: str) -> None:
-        """Acknowledge a finished entry."""
-        await self.redis.xack(self.keys.alerts, GROUP, entry_id)
+        """Acknowledge a finished entry (concurrent acks share one round trip)."""
+
+        def add(pipe: Pipeline) -> int:
+            pipe.xack(self.keys.alerts, GROUP, entry_id)
+            return 1
+
+        await self._acks.run(add)
 
     async def hand_back(self, entry: Entry) -> None:
         """Re-queue an entry now (shutdown) instead of waiting for the idle timeout."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Awaitable, Callable
+from functools import cached_property
 from typing import Any
 
 import structlog
@@ -53,7 +54,11 @@ class Context:
         self.slack = slack
         self.notify = notify
         self._schedule = schedule
-        self.log = structlog.get_logger("playbook").bind(playbook=playbook)
+
+    @cached_property
+    def log(self) -> Any:
+        """A logger bound to this playbook (and, through context, the execution and alert)."""
+        return structlog.get_logger("playbook").bind(playbook=self.playbook)
 
     async def act(
         self, kind: str, target: str, fn: Callable[[], Awaitable[Any]], **params: Any

@@ -89,7 +89,7 @@ class FlagActions:
 
         params = {"value": text, "ttl_s": ttl_s, "holder": self._holder}
         gate = f"set flag {name}={text}" if approval else None
-        return await self._recorder.run("flags.set", name, params, act, approval=gate)
+        return await self._recorder.run("flags.set", name, params, act, approval=gate, idempotent=True)
 
     async def release(self, name: str) -> ActionRecord:
         """End this holder's lease on `name` now."""
@@ -98,7 +98,7 @@ class FlagActions:
         async def act(_: str) -> dict[str, Any]:
             return {"effective": await self._store.release(name, self._holder)}
 
-        return await self._recorder.run("flags.release", name, {"holder": self._holder}, act)
+        return await self._recorder.run("flags.release", name, {"holder": self._holder}, act, idempotent=True)
 
     async def held(self) -> list[str]:
         """Names of the flags this holder has leases on."""
@@ -110,7 +110,7 @@ class FlagActions:
         async def act(_: str) -> dict[str, Any]:
             return {"released": await self._store.release_holder(self._holder)}
 
-        return await self._recorder.run("flags.release_all", self._holder, {}, act)
+        return await self._recorder.run("flags.release_all", self._holder, {}, act, idempotent=True)
 
 
 class KubeActions(_Facade):

@@ -64,6 +64,7 @@ class Recorder:
         *,
         unavailable: str | None = None,
         approval: str | None = None,
+        idempotent: bool = False,
     ) -> ActionRecord:
         """Record one action; perform it (`act(idempotency_key)`) unless dry-run, paused,
         unavailable or already done. With `approval`, an operator must approve it first."""
@@ -103,7 +104,9 @@ class Recorder:
         self._finish(record, start)
         if record.status in ("ok", "refused"):
             self.completed[index] = record  # a retry in this process must not act again either
-            if self.persist is not None:
+            # Idempotent actions (flag leases) may safely run again; persisting them would
+            # only cost a round trip. The others are remembered before the playbook goes on.
+            if self.persist is not None and not idempotent:
                 await self.persist(record)
         return record
 

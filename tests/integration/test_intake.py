@@ -145,3 +145,14 @@ def test_redis_down_answers_503_and_readyz_fails_then_recovers(
         client.close()
     finally:
         private.stop()
+
+
+def test_full_queue_answers_503_with_retry_after_and_adds_nothing(
+    start_service: Callable[..., Service], sync_redis: redis.Redis, ns: str
+) -> None:
+    svc = start_service(AUTONOMIC_QUEUE_MAX_LEN="10")
+    response = post(svc.url, payload(*(alert("X") for _ in range(11))))
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "5"
+    assert sync_redis.xlen(f"{ns}alerts") == 0
+    assert post(svc.url, payload(*(alert("X") for _ in range(5)))).json() == {"accepted": 5, "duplicates": 0}

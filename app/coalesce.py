@@ -1,0 +1,61 @@
+"""Auto-pipelining: concurrent callers' Redis commands share one round trip.
+
+Each caller queues a function that adds its commands to a pipeline and awaits
+its own slice of the replies. While one pipeline is in flight, new callers
+accumulate for the next, so under load the round trips (and redis-py's
+per-call overhead) are shared, while a lone caller still goes out at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
+
+MAX_CALLERS = 256
+
+
+class Coalescer:
+    """Batches callers' commands into pipelines (a MULTI/EXEC one when `transaction`)."""
+
+    def __init__(self, redis: Redis, *, transaction: bool) -> None:
+        self.redis = redis
+        self.transaction = transaction
+        self._waiting: deque[tuple[Callable[[Pipeline], int], asyncio.Future[list[Any]]]] = deque()
+        self._task: asyncio.Task[None] | None = None
+
+    async def run(self, add: Callable[[Pipeline], int]) -> list[Any]:
+        """`add(pipe)` queues commands and returns how many; get their replies, in order."""
+        future: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
+        self._waiting.append((add, future))
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._flush())
+        return await future
+
+    async def _flush(self) -> None:
+        while self._waiting:
+            batch = [self._waiting.popleft() for _ in range(min(MAX_CALLERS, len(self._waiting)))]
+            pipe = self.redis.pipeline(transaction=self.transaction)
+            counts = [add(pipe) for add, _ in batch]
+            try:
+                replies = await pipe.execute(raise_on_error=False)
+            except Exception as exc:  # the connection failed: every caller sees it
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            offset = 0
+            for (_, future), count in zip(batch, counts, strict=True):
+                mine = replies[offset : offset + count]
+                offset += count
+                if future.done():
+                    continue
+                error = next((r for r in mine if isinstance(r, Exception)), None)
+                if error is not None:  # one caller's failing command does not fail the others
+                    future.set_exception(error)
+                else:
+                    future.set_result(mine)

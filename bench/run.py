@@ -1,0 +1,382 @@
+"""Benchmark harness: `bench/run [--quick]` prints a table and writes bench/results.json.
+
+Everything runs in one go on this machine against the machine's Redis, each server with one
+uvicorn worker, load from separate processes (wrk, or the async generator in latency.py):
+
+- limit:     a bare Litestar endpoint answering 202 (bench/bare_app.py)
+- flask:     a synchronous Flask receiver writing the flags inline (bench/flask_app.py, gunicorn, 1 worker)
+- ingest-1:  Autonomic's webhook, 1-alert payloads (webhooks/s; target ≥ 50 % of the limit and ≥ 3,000/s)
+- ingest-100: 100-alert payloads (alerts/s; target ≥ 40,000/s)
+- latency:   webhook received → flag visible in Redis at 200 alerts/s (p50 < 5 ms, p99 < 25 ms)
+- drain:     100,000 alerts through a flag-setting playbook (alerts/s per replica ≥ 3,000; peak RSS < 250 MB)
+- scaling:   the drain with 1 versus 2 replicas on one Redis
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import redis
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+PY = sys.executable
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+TOKEN = "bench-token-" + uuid.uuid4().hex[:8]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_http(url: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up")
+
+
+class Proc:
+    """A server process with its log; stopped by `stop()`."""
+
+    def __init__(self, args: list[str], env: dict[str, str] | None = None, name: str = "proc") -> None:
+        self.log = Path(f"/tmp/bench-{name}-{os.getpid()}.log")
+        self.proc = subprocess.Popen(
+            args,
+            cwd=ROOT,
+            env={**os.environ, **(env or {})},
+            stdout=self.log.open("wb"),
+            stderr=subprocess.STDOUT,
+        )
+
+    def peak_rss_mb(self) -> float:
+        status = Path(f"/proc/{self.proc.pid}/status").read_text()
+        match = re.search(r"VmHWM:\s+(\d+) kB", status)
+        return int(match.group(1)) / 1024 if match else 0.0
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+def autonomic(port: int, ns: str, name: str, **env: str) -> Proc:
+    settings = {
+        "AUTONOMIC_REDIS_URL": REDIS_URL,
+        "AUTONOMIC_REDIS_NAMESPACE": ns,
+        "AUTONOMIC_FLAG_PREFIX": f"{ns}flags:",
+        "AUTONOMIC_WEBHOOK_TOKEN": TOKEN,
+        "AUTONOMIC_OPERATOR_TOKEN": TOKEN + "-op",
+        "AUTONOMIC_PORT": str(port),
+        "AUTONOMIC_HOST": "127.0.0.1",
+        "AUTONOMIC_PLAYBOOK_DIRS": str(BENCH / "playbooks"),
+        "AUTONOMIC_BUILTIN_PLAYBOOKS": "false",
+        "AUTONOMIC_PLAYBOOK_ENTRY_POINTS": "false",
+        "AUTONOMIC_LOG_LEVEL": "warning",
+        "AUTONOMIC_DEDUP_TTL": "10m",
+        "AUTONOMIC_QUEUE_MAX_LEN": "2000000",
+        "AUTONOMIC_EXECUTIONS_MAX_LEN": "2000000",
+        "AUTONOMIC_JOB_COST_EXPORTER": "off",
+        "AUTONOMIC_JOB_LEASE_SWEEPER": "off",
+        "AUTONOMIC_JOB_LIFECYCLE": "off",
+        **env,
+    }
+    proc = Proc([PY, "-m", "app", "serve"], settings, name)
+    wait_http(f"http://127.0.0.1:{port}/healthz")
+    return proc
+
+
+def wrk(
+    url: str, seconds: int, alerts: int, alertname: str = "BenchIngest", connections: int = 32
+) -> dict[str, float]:
+    env = {**os.environ, "BENCH_ALERTS": str(alerts), "BENCH_ALERTNAME": alertname, "BENCH_TOKEN": TOKEN}
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "-s", str(BENCH / "wrk_post.lua"), url],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    match = re.search(r"BENCH_RESULT (.*)", out)
+    assert match, out
+    fields = {k: int(v) for k, v in (kv.split("=") for kv in match.group(1).split())}
+    rate = fields["requests"] / (fields["duration_us"] / 1e6)
+    return {
+        "requests_per_s": round(rate, 1),
+        "alerts_per_s": round(rate * alerts, 1),
+        "non_2xx": fields["errors_status"],
+        "p50_ms": fields["p50_us"] / 1000,
+        "p99_ms": fields["p99_us"] / 1000,
+    }
+
+
+def cleanup(prefix: str) -> None:
+    client = redis.Redis.from_url(REDIS_URL)
+    keys = list(client.scan_iter(match=f"{prefix}*", count=10_000))
+    for i in range(0, len(keys), 10_000):
+        client.delete(*keys[i : i + 10_000])
+
+
+def drain(replicas: int, alerts: int, quick: bool) -> dict[str, float]:
+    """Queue `alerts` alerts for the flag playbook first, then start the replicas and time the drain."""
+    ns = f"bench-{uuid.uuid4().hex[:6]}:"
+    port = free_port()
+    intake = autonomic(port, ns, "drain-intake", AUTONOMIC_WORKERS="1", AUTONOMIC_LEADER_TTL="60s")
+    body_alerts = 1000
+    with httpx.Client(timeout=60) as http:
+        for batch in range(alerts // body_alerts):
+            payload = {
+                "version": "4",
+                "alerts": [
+                    {
+                        "status": "firing",
+                        "labels": {"alertname": "BenchFlag", "n": str(batch * body_alerts + i)},
+                        "fingerprint": f"{batch:06d}{i:06d}",
+                        "startsAt": "2026-11-26T10:00:00Z",
+                    }
+                    for i in range(body_alerts)
+                ],
+            }
+            if batch == 0:  # stop the intake replica's workers racing the measured ones
+                intake.proc.send_signal(signal.SIGSTOP)
+                intake.proc.send_signal(signal.SIGCONT)
+            response = http.post(
+                f"http://127.0.0.1:{port}/webhooks/alertmanager",
+                json=payload,
+                headers={"Authorization": f"Bearer {TOKEN}"},
+            )
+            response.raise_for_status()
+    intake.stop()
+    client = redis.Redis.from_url(REDIS_URL, decode_responses=True)
+    workers = [
+        autonomic(free_port(), ns, f"drain-{i}", AUTONOMIC_WORKERS=os.environ.get("BENCH_WORKERS", "64"))
+        for i in range(replicas)
+    ]
+    # Time from the moment every replica answers: process start-up is not drain throughput.
+    done_before = client.xlen(f"{ns}executions")
+    started = time.monotonic()
+    while True:
+        group = client.xinfo_groups(f"{ns}alerts")[0]
+        if not group["lag"] and not group["pending"]:
+            break
+        if time.monotonic() - started > (120 if quick else 600):
+            break
+        time.sleep(0.05)
+    elapsed = time.monotonic() - started
+    finished = client.xlen(f"{ns}executions")
+    rss = max(w.peak_rss_mb() for w in workers)
+    for w in workers:
+        w.stop()
+    cleanup(ns)
+    processed = finished - done_before
+    return {
+        "alerts": processed,
+        "seconds": round(elapsed, 2),
+        "alerts_per_s": round(processed / elapsed, 1),
+        "alerts_per_s_per_replica": round(processed / elapsed / replicas, 1),
+        "peak_rss_mb": round(rss, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="about a minute: shorter runs, 20,000-alert drain"
+    )
+    parser.add_argument("--only", help="comma-separated scenarios")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is needed: apt-get install wrk")
+    seconds = 3 if args.quick else 10
+    only = set(args.only.split(",")) if args.only else None
+    results: dict[str, Any] = {
+        "machine": {
+            "cpus": os.cpu_count(),
+            "cpu": platform.processor() or platform.machine(),
+            "python": platform.python_version(),
+            "redis": redis.Redis.from_url(REDIS_URL).info("server")["redis_version"],
+            "quick": args.quick,
+        }
+    }
+
+    def want(name: str) -> bool:
+        return only is None or name in only
+
+    if want("limit"):
+        port = free_port()
+        bare = Proc(
+            [PY, "-m", "uvicorn", "bench.bare_app:app", "--port", str(port), "--log-level", "warning"],
+            name="bare",
+        )
+        wait_http(f"http://127.0.0.1:{port}/")
+        results["limit"] = wrk(f"http://127.0.0.1:{port}/webhooks/alertmanager", seconds, 1)
+        bare.stop()
+    if want("flask"):
+        port = free_port()
+        ns = f"bench-{uuid.uuid4().hex[:6]}:"
+        flask = Proc(
+            [PY, "-m", "gunicorn", "-w", "1", "-b", f"127.0.0.1:{port}", "bench.flask_app:app"],
+            {"BENCH_PREFIX": ns, "BENCH_REDIS_URL": REDIS_URL},
+            name="flask",
+        )
+        wait_http(f"http://127.0.0.1:{port}/")
+        results["flask"] = wrk(f"http://127.0.0.1:{port}/webhooks/alertmanager", seconds, 1)
+        flask.stop()
+        cleanup(ns)
+    if want("ingest-1") or want("ingest-100"):
+        ns = f"bench-{uuid.uuid4().hex[:6]}:"
+        port = free_port()
+        svc = autonomic(port, ns, "ingest")
+        url = f"http://127.0.0.1:{port}/webhooks/alertmanager"
+        if want("ingest-1"):
+            results["ingest-1"] = wrk(url, seconds, 1)
+        if want("ingest-100"):
+            results["ingest-100"] = wrk(url, seconds, 100, connections=8)
+        results["ingest_peak_rss_mb"] = round(svc.peak_rss_mb(), 1)
+        svc.stop()
+        cleanup(ns)
+    if want("latency"):
+        ns = f"bench-{uuid.uuid4().hex[:6]}:"
+        port = free_port()
+        svc = autonomic(port, ns, "latency")
+        out = subprocess.run(
+            [
+                PY,
+                str(BENCH / "latency.py"),
+                "--url",
+                f"http://127.0.0.1:{port}",
+                "--token",
+                TOKEN,
+                "--redis",
+                REDIS_URL,
+                "--prefix",
+                f"{ns}flags:",
+                "--rate",
+                "200",
+                "--seconds",
+                str(seconds),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        results["latency"] = json.loads(out.strip().splitlines()[-1])
+        svc.stop()
+        cleanup(ns)
+    count = 20_000 if args.quick else 100_000
+    if want("drain"):
+        results["drain-1"] = drain(1, count, args.quick)
+    if want("scaling"):
+        results["drain-2"] = drain(2, count, args.quick)
+        if "drain-1" in results:
+            results["scaling_ratio"] = round(
+                results["drain-2"]["alerts_per_s"] / results["drain-1"]["alerts_per_s"], 2
+            )
+
+    print(table(results))
+    (BENCH / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+
+
+def table(r: dict[str, Any]) -> str:
+    rows = [("scenario", "rate", "p50 ms", "p99 ms", "other")]
+    if "limit" in r:
+        rows.append(
+            (
+                "bare Litestar 202 (limit)",
+                f"{r['limit']['requests_per_s']:.0f} req/s",
+                f"{r['limit']['p50_ms']:.2f}",
+                f"{r['limit']['p99_ms']:.2f}",
+                "",
+            )
+        )
+    if "flask" in r:
+        rows.append(
+            (
+                "Flask inline writes",
+                f"{r['flask']['requests_per_s']:.0f} req/s",
+                f"{r['flask']['p50_ms']:.2f}",
+                f"{r['flask']['p99_ms']:.2f}",
+                "",
+            )
+        )
+    if "ingest-1" in r:
+        share = (
+            f"{100 * r['ingest-1']['requests_per_s'] / r['limit']['requests_per_s']:.0f}% of limit"
+            if "limit" in r
+            else ""
+        )
+        rows.append(
+            (
+                "ingest, 1-alert payloads",
+                f"{r['ingest-1']['requests_per_s']:.0f} webhooks/s",
+                f"{r['ingest-1']['p50_ms']:.2f}",
+                f"{r['ingest-1']['p99_ms']:.2f}",
+                share,
+            )
+        )
+    if "ingest-100" in r:
+        rows.append(
+            (
+                "ingest, 100-alert payloads",
+                f"{r['ingest-100']['alerts_per_s']:.0f} alerts/s",
+                f"{r['ingest-100']['p50_ms']:.2f}",
+                f"{r['ingest-100']['p99_ms']:.2f}",
+                f"peak RSS {r.get('ingest_peak_rss_mb', 0)} MB",
+            )
+        )
+    if "latency" in r:
+        lat = r["latency"]
+        rows.append(
+            (
+                "webhook → flag visible @200/s",
+                f"{lat['rate']:.0f} alerts/s",
+                f"{lat['p50_ms']:.2f}",
+                f"{lat['p99_ms']:.2f}",
+                f"{lat['samples']} samples",
+            )
+        )
+    for key in ("drain-1", "drain-2"):
+        if key in r:
+            d = r[key]
+            rows.append(
+                (
+                    f"drain {d['alerts']} alerts, {key[-1]} replica(s)",
+                    f"{d['alerts_per_s']:.0f} alerts/s",
+                    "",
+                    "",
+                    f"{d['alerts_per_s_per_replica']:.0f}/replica, peak RSS {d['peak_rss_mb']} MB",
+                )
+            )
+    if "scaling_ratio" in r:
+        rows.append(("scaling 2 vs 1 replica", f"x{r['scaling_ratio']}", "", "", ""))
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    return "\n".join("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)) for row in rows)
+
+
+if __name__ == "__main__":
+    main()
