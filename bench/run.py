@@ -172,7 +172,7 @@ def drain(replicas: int, alerts: int, quick: bool) -> dict[str, float]:
     intake.stop()
     client = redis.Redis.from_url(REDIS_URL, decode_responses=True)
     workers = [
-        autonomic(free_port(), ns, f"drain-{i}", AUTONOMIC_WORKERS=os.environ.get("BENCH_WORKERS", "64"))
+        autonomic(free_port(), ns, f"drain-{i}", AUTONOMIC_WORKERS=os.environ.get("BENCH_WORKERS", "32"))
         for i in range(replicas)
     ]
     # Time from the moment every replica answers: process start-up is not drain throughput.

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import random
 import time
 from dataclasses import dataclass, field
@@ -41,6 +42,7 @@ from app.plugins.registry import PlaybookSpec, Registry
 from app.settings import Settings
 
 log = structlog.get_logger(__name__)
+_stdlib_log = logging.getLogger(__name__)
 RESOLVE_PLAYBOOK = "autonomic.resolve"
 TOMBSTONE_TTL_S = 86400
 _RETRYABLE = (TemporaryError, TimeoutError, RedisConnectionError, RedisTimeoutError)
@@ -382,13 +384,14 @@ class Dispatcher:
         execution.finished_at = time.time()
         await self.executions.finish(execution)
         metrics.EXECUTIONS.labels(execution.playbook, status).inc()
-        log.info(
-            "execution finished",
-            execution_id=execution.id,
-            status=status,
-            actions=len(execution.actions),
-            dry_run=execution.dry_run,
-        )
+        if _stdlib_log.isEnabledFor(logging.INFO):  # skip building the event on the hot path
+            log.info(
+                "execution finished",
+                execution_id=execution.id,
+                status=status,
+                actions=len(execution.actions),
+                dry_run=execution.dry_run,
+            )
         return execution
 
     # -- simulation -----------------------------------------------------------------------
