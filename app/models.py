@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, Literal
 
 import msgspec
@@ -80,8 +81,7 @@ class Alert(msgspec.Struct, frozen=True, kw_only=True):
     def episode(self) -> str:
         """`startsAt` to the millisecond: identifies one firing episode of this alert, however
         the sender formatted the timestamp (amtool and Alertmanager round differently)."""
-        started = self.started
-        return started.strftime("%Y%m%dT%H%M%S.") + f"{started.microsecond // 1000:03d}" if started else "0"
+        return _episode(self.starts_at)
 
     @property
     def event_key(self) -> str:
@@ -145,6 +145,12 @@ class Execution(msgspec.Struct, kw_only=True):
     def final(self) -> bool:
         """True once the execution can no longer change."""
         return self.status not in ("running", "awaiting_approval")
+
+
+@lru_cache(maxsize=4096)
+def _episode(starts_at: str) -> str:
+    started = parse_time(starts_at)
+    return started.strftime("%Y%m%dT%H%M%S.") + f"{started.microsecond // 1000:03d}" if started else "0"
 
 
 def labels_fingerprint(labels: dict[str, str]) -> str:

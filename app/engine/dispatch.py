@@ -36,7 +36,7 @@ from app.keys import Keys
 from app.models import ActionRecord, Alert, Execution, Source, labels_fingerprint
 from app.plugins import matchers as matcher_syntax
 from app.plugins.context import Context, SyncProxy
-from app.plugins.facades import FlagActions, KubeActions, NotifyActions, PagerDutyActions, SlackActions
+from app.plugins.facades import FlagActions
 from app.plugins.recorder import Recorder
 from app.plugins.registry import PlaybookSpec, Registry
 from app.settings import Settings
@@ -219,10 +219,7 @@ class Dispatcher:
                 tombstone=tombstone,
                 default_ttl=self.settings.default_flag_ttl,
             ),
-            kube=KubeActions(**parts),
-            pagerduty=PagerDutyActions(**parts),
-            slack=SlackActions(**parts),
-            notify=NotifyActions(**parts),
+            facade_parts=parts,
             schedule=schedule,
             params=params,
         )

@@ -36,10 +36,7 @@ class Context:
         playbook: str,
         recorder: Recorder,
         flags: FlagActions,
-        kube: KubeActions,
-        pagerduty: PagerDutyActions,
-        slack: SlackActions,
-        notify: NotifyActions,
+        facade_parts: dict[str, Any],
         schedule: Schedule | None = None,
         params: BaseModel | None = None,
     ) -> None:
@@ -49,11 +46,28 @@ class Context:
         self.params = params
         self.recorder = recorder
         self.flags = flags
-        self.kube = kube
-        self.pagerduty = pagerduty
-        self.slack = slack
-        self.notify = notify
+        self._parts = facade_parts  # the other facades are built when a playbook first uses them
         self._schedule = schedule
+
+    @cached_property
+    def kube(self) -> KubeActions:
+        """Kubernetes actions."""
+        return KubeActions(**self._parts)
+
+    @cached_property
+    def pagerduty(self) -> PagerDutyActions:
+        """PagerDuty actions."""
+        return PagerDutyActions(**self._parts)
+
+    @cached_property
+    def slack(self) -> SlackActions:
+        """Slack actions."""
+        return SlackActions(**self._parts)
+
+    @cached_property
+    def notify(self) -> NotifyActions:
+        """HTTP notification actions."""
+        return NotifyActions(**self._parts)
 
     @cached_property
     def log(self) -> Any:
