@@ -70,6 +70,8 @@ def _parse(body: bytes) -> WebhookPayload:
         raise ClientException(f"invalid payload: {exc}") from None
     except msgspec.DecodeError as exc:
         raise ClientException(f"malformed JSON: {exc}") from None
+    except UnicodeDecodeError as exc:  # msgspec raises this for invalid UTF-8 inside a string
+        raise ClientException(f"malformed JSON: invalid UTF-8 at byte {exc.start}") from None
 
 
 @post("/webhooks/alertmanager", status_code=202, summary="Receive an Alertmanager webhook")

@@ -100,3 +100,19 @@ async def action_gate(alert: Alert, ctx: Context) -> None:
     """One action waits for approval; the one before it runs at once (and only once)."""
     await ctx.act("test.effect", "before-gate", lambda: _incr("effects:before-gate"))
     await ctx.flags.set("gated.action", "on", ttl="10m", approval=True)
+
+
+@playbook(match='alertname="CrashPage"')
+async def crash_page(alert: Alert, ctx: Context) -> None:
+    """Page and restart, then wait (the test kills this replica here), then set a flag."""
+    await ctx.pagerduty.trigger()
+    await ctx.kube.restart("deployment", "chat", "llm")
+    await client().set(NS + "crashpage:" + alert.fingerprint, os.getpid())
+    while not await client().exists(NS + "release"):
+        await asyncio.sleep(0.02)
+    await ctx.flags.set("crashpage." + alert.fingerprint, "done", ttl="10m")
+
+
+@playbook(match='alertname="StormTest"')
+async def storm(alert: Alert, ctx: Context) -> None:
+    """Nothing to do: the storm test counts executions."""

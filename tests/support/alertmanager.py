@@ -40,7 +40,8 @@ receivers:
 class Alertmanager:
     """One Alertmanager process sending every alert to `webhook_url`."""
 
-    def __init__(self, webhook_url: str, token: str) -> None:
+    def __init__(self, webhook_url: str, token: str, peer: str | None = None) -> None:
+        self.peer = peer
         self.port = free_port()
         self.cluster_port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -65,6 +66,7 @@ class Alertmanager:
                     f"--cluster.listen-address=127.0.0.1:{self.cluster_port}",
                     f"--cluster.advertise-address=127.0.0.1:{self.cluster_port}",
                     "--log.level=debug",
+                    *([f"--cluster.peer={self.peer}"] if self.peer else []),
                 ],
                 stdout=log,
                 stderr=log,
