@@ -68,6 +68,16 @@ class Alert(msgspec.Struct, frozen=True, kw_only=True):
         return self.labels.get("alertname", "")
 
     @property
+    def text(self) -> str:
+        """What the alert says: its `description` annotation, else `summary`, else its name."""
+        return self.annotations.get("description") or self.annotations.get("summary") or self.name
+
+    @property
+    def critical(self) -> bool:
+        """True for `severity="critical"` (or `page`): the alerts that page on-call."""
+        return self.labels.get("severity", "").lower() in ("critical", "page")
+
+    @property
     def firing(self) -> bool:
         """True while the alert is firing."""
         return self.status == "firing"

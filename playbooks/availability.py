@@ -7,10 +7,6 @@ from app.sdk import Alert, Context, playbook
 _KINDS = {"deployment", "statefulset", "daemonset"}
 
 
-def _text(alert: Alert) -> str:
-    return alert.annotations.get("description") or alert.annotations.get("summary") or alert.name
-
-
 def workload(alert: Alert) -> tuple[str, str, str] | None:
     """(kind, name, namespace) named by the alert's labels: `namespace` plus `deployment`,
     `statefulset` or `daemonset` (or `workload` with an optional `kind`)."""
@@ -35,7 +31,7 @@ async def service_down(alert: Alert, ctx: Context) -> None:
         kind, name, namespace = target
         await ctx.kube.restart(kind, name, namespace)  # type: ignore[arg-type]
     await ctx.pagerduty.trigger()
-    await ctx.slack.post("#llm-oncall", f"Service down: {_text(alert)}")
+    await ctx.slack.post("#llm-oncall", f"Service down: {alert.text}")
 
 
 @playbook(match='alertname="HighRequestQueue"', cooldown="10m")
@@ -43,5 +39,5 @@ async def high_request_queue(alert: Alert, ctx: Context) -> None:
     """Requests pile up: shed low-priority traffic, halve rate limits, page if still firing in 10m."""
     await ctx.flags.set("queue.shed_low_priority", "true", ttl="1h")
     await ctx.flags.set("ratelimit.factor", "0.5", ttl="1h")
-    await ctx.slack.post("#llm-oncall", f"Request queue is high: {_text(alert)}")
+    await ctx.slack.post("#llm-oncall", f"Request queue is high: {alert.text}")
     await ctx.follow_up("10m", "page_if_still_firing")

@@ -9,18 +9,13 @@ from app.sdk import Alert, Context, playbook
 _USER_ID = re.compile(r"[a-z0-9_.-]{1,100}")
 
 
-def describe(alert: Alert) -> str:
-    """The alert's description or summary annotation, else its name."""
-    return alert.annotations.get("description") or alert.annotations.get("summary") or alert.name
-
-
 @playbook(match='alertname="CostSpike"', cooldown="15m")
 async def cost_spike(alert: Alert, ctx: Context) -> None:
     """Hourly spend is spiking: economy model tier, aggressive caching, half the rate limits."""
     await ctx.flags.set("llm.model_tier", "economy", ttl="2h")
     await ctx.flags.set("cache.mode", "aggressive", ttl="2h")
     await ctx.flags.set("ratelimit.factor", "0.5", ttl="2h")
-    await ctx.slack.post("#cost-alerts", f"Cost spike: {describe(alert)}")
+    await ctx.slack.post("#cost-alerts", f"Cost spike: {alert.text}")
 
 
 @playbook(match='alertname="DailyCostExceeded"', cooldown="1h")
@@ -28,8 +23,8 @@ async def daily_cost_exceeded(alert: Alert, ctx: Context) -> None:
     """The daily budget is spent: economy tier and aggressive caching; page when critical."""
     await ctx.flags.set("llm.model_tier", "economy", ttl="6h")
     await ctx.flags.set("cache.mode", "aggressive", ttl="6h")
-    await ctx.slack.post("#cost-alerts", f"Daily LLM budget exceeded: {describe(alert)}")
-    if alert.labels.get("severity") == "critical":
+    await ctx.slack.post("#cost-alerts", f"Daily LLM budget exceeded: {alert.text}")
+    if alert.critical:
         await ctx.pagerduty.trigger()
 
 
@@ -41,4 +36,4 @@ async def user_budget_exceeded(alert: Alert, ctx: Context) -> None:
         ctx.log.warning("UserBudgetExceeded without a usable user_id label", user_id=user_id[:100])
         return
     await ctx.flags.set(f"ratelimit.user.{user_id}", "0.1", ttl="24h")
-    await ctx.notify.user(user_id, "budget_exceeded", describe(alert))
+    await ctx.notify.user(user_id, "budget_exceeded", alert.text)

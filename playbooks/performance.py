@@ -6,23 +6,14 @@ from __future__ import annotations
 from app.sdk import Alert, Context, playbook
 
 
-def _text(alert: Alert) -> str:
-    return alert.annotations.get("description") or alert.annotations.get("summary") or alert.name
-
-
-def critical(alert: Alert) -> bool:
-    """True for alerts labelled severity=critical (or page)."""
-    return alert.labels.get("severity", "").lower() in ("critical", "page")
-
-
 @playbook(match='alertname="HighLatency"', cooldown="10m")
 async def high_latency(alert: Alert, ctx: Context) -> None:
     """p95 latency is high: route to fallback providers and cache aggressively; page when
     critical, otherwise page if still firing in 10 minutes."""
     await ctx.flags.set("llm.fallback.enabled", "true", ttl="1h")
     await ctx.flags.set("cache.mode", "aggressive", ttl="1h")
-    await ctx.slack.post("#llm-performance", f"High latency: {_text(alert)}")
-    if critical(alert):
+    await ctx.slack.post("#llm-performance", f"High latency: {alert.text}")
+    if alert.critical:
         await ctx.pagerduty.trigger()
     else:
         await ctx.follow_up("10m", "page_if_still_firing")
@@ -33,8 +24,8 @@ async def high_error_rate(alert: Alert, ctx: Context) -> None:
     """Provider errors are high: enable fallback providers and raise retry attempts; page when critical."""
     await ctx.flags.set("llm.fallback.enabled", "true", ttl="1h")
     await ctx.flags.set("llm.retry.max_attempts", "5", ttl="1h")
-    await ctx.slack.post("#llm-performance", f"High error rate: {_text(alert)}")
-    if critical(alert):
+    await ctx.slack.post("#llm-performance", f"High error rate: {alert.text}")
+    if alert.critical:
         await ctx.pagerduty.trigger()
 
 
@@ -43,11 +34,11 @@ async def low_cache_hit_rate(alert: Alert, ctx: Context) -> None:
     """The semantic cache is missing: relax its similarity threshold and extend TTLs."""
     await ctx.flags.set("cache.mode", "aggressive", ttl="2h")
     await ctx.flags.set("cache.similarity_threshold", "0.90", ttl="2h")
-    await ctx.slack.post("#llm-performance", f"Low cache hit rate: {_text(alert)}")
+    await ctx.slack.post("#llm-performance", f"Low cache hit rate: {alert.text}")
 
 
 @playbook(on="manual")
 async def page_if_still_firing(alert: Alert, ctx: Context) -> None:
     """Follow-up target: page on-call because the alert is still firing after mitigation
     (follow-ups run only while their alert fires; the resolve cancels them)."""
-    await ctx.pagerduty.trigger(f"still firing after mitigation: {_text(alert)}")
+    await ctx.pagerduty.trigger(f"still firing after mitigation: {alert.text}")

@@ -5,21 +5,13 @@ from __future__ import annotations
 from app.sdk import Alert, Context, playbook
 
 
-def _text(alert: Alert) -> str:
-    return alert.annotations.get("description") or alert.annotations.get("summary") or alert.name
-
-
-def _critical(alert: Alert) -> bool:
-    return alert.labels.get("severity", "").lower() in ("critical", "page")
-
-
 @playbook(match='alertname="PIIDetectionSpike"', cooldown="15m")
 async def pii_detection_spike(alert: Alert, ctx: Context) -> None:
     """PII detections spike: strict redaction, stop logging prompts; page when critical."""
     await ctx.flags.set("safety.pii_redaction", "strict", ttl="6h")
     await ctx.flags.set("logging.prompts", "off", ttl="6h")
-    await ctx.slack.post("#security", f"PII detection spike: {_text(alert)}")
-    if _critical(alert):
+    await ctx.slack.post("#security", f"PII detection spike: {alert.text}")
+    if alert.critical:
         await ctx.pagerduty.trigger()
 
 
@@ -28,8 +20,8 @@ async def prompt_injection_attempts(alert: Alert, ctx: Context) -> None:
     """Prompt-injection attempts: strict prompt guard, halve rate limits; page when critical."""
     await ctx.flags.set("safety.prompt_guard", "strict", ttl="6h")
     await ctx.flags.set("ratelimit.factor", "0.5", ttl="6h")
-    await ctx.slack.post("#security", f"Prompt injection attempts: {_text(alert)}")
-    if _critical(alert):
+    await ctx.slack.post("#security", f"Prompt injection attempts: {alert.text}")
+    if alert.critical:
         await ctx.pagerduty.trigger()
 
 
@@ -37,6 +29,6 @@ async def prompt_injection_attempts(alert: Alert, ctx: Context) -> None:
 async def frequent_rate_limits(alert: Alert, ctx: Context) -> None:
     """Clients keep hitting rate limits (abuse or a runaway client): tighter limits; page when critical."""
     await ctx.flags.set("ratelimit.factor", "0.5", ttl="2h")
-    await ctx.slack.post("#security", f"Frequent rate limiting: {_text(alert)}")
-    if _critical(alert):
+    await ctx.slack.post("#security", f"Frequent rate limiting: {alert.text}")
+    if alert.critical:
         await ctx.pagerduty.trigger()

@@ -44,7 +44,6 @@ from app.settings import Settings
 log = structlog.get_logger(__name__)
 _stdlib_log = logging.getLogger(__name__)
 RESOLVE_PLAYBOOK = "autonomic.resolve"
-TOMBSTONE_TTL_S = 86400
 _RETRYABLE = (TemporaryError, TimeoutError, RedisConnectionError, RedisTimeoutError)
 
 
@@ -155,7 +154,11 @@ class Dispatcher:
             results: list[Execution] = []
             if alert.status == "resolved":
                 await self.redis.set(
-                    self.keys.resolved(alert.fingerprint, alert.episode), "1", ex=TOMBSTONE_TTL_S
+                    # As long as repeats of the notification are deduplicated: late firing
+                    # work for this episode is refused for the same window.
+                    self.keys.resolved(alert.fingerprint, alert.episode),
+                    "1",
+                    ex=max(60, int(self.settings.dedup_ttl)),
                 )
                 await self.followups.cancel(alert.fingerprint)
                 released = await self.run(RESOLVE, alert, event_key, Trigger(source="system"))

@@ -12,7 +12,7 @@ import httpx
 import kmock
 import redis
 
-from tests.conftest import WEBHOOK_TOKEN, service_env
+from tests.conftest import WEBHOOK_TOKEN
 from tests.integration.helpers import alert, executions, payload, post, resolved
 from tests.support.alertmanager import Alertmanager
 from tests.support.fakes import PagerDutyFake, SlackFake
@@ -80,16 +80,18 @@ def test_repeated_sigkills_never_page_or_restart_twice(
     alerts = [alert("CrashPage", service=f"s{i}") for i in range(3)]
     for number, item in enumerate(alerts):
         post(replicas[-1].url, payload(item))
-        pid = int(wait_for(lambda: sync_redis.get(f"{ns}crashpage:{item['fingerprint']}"), what="midway"))
+        marker = f"{ns}crashpage:{item['fingerprint']}"
+        pid = int(wait_for(lambda key=marker: sync_redis.get(key), what="midway"))
         victim = next(s for s in replicas if s.proc is not None and s.proc.pid == pid)
         victim.kill()
         replicas.remove(victim)
         replicas.append(start_service(name=f"replacement{number}", **env))
-        sync_redis.delete(f"{ns}crashpage:{item['fingerprint']}")
+        sync_redis.delete(marker)
     sync_redis.set(f"{ns}release", "1")
     for item in alerts:
+        flag = f"{ns}flags:crashpage.{item['fingerprint']}"
         wait_for(
-            lambda: sync_redis.get(f"{ns}flags:crashpage.{item['fingerprint']}") == "done",
+            lambda key=flag: sync_redis.get(key) == "done",
             timeout=60,
             what="reclaimed execution finished",
         )

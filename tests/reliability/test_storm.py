@@ -58,7 +58,6 @@ def test_storm_is_answered_drained_and_bounded(
     wait_for(lambda: sync_redis.xlen(f"{ns}executions") == accepted, what="every accepted alert executed")
     status = Path(f"/proc/{svc.proc.pid}/status").read_text()  # type: ignore[union-attr]
     peak_mb = int(re.search(r"VmHWM:\s+(\d+)", status).group(1)) / 1024  # type: ignore[union-attr]
-    print(
-        f"\nstorm: {codes[202]} x 202, {codes[503]} x 503, {accepted} alerts executed, peak RSS {peak_mb:.0f} MB"
-    )
+    summary = f"{codes[202]} x 202, {codes[503]} x 503, {accepted} alerts executed, peak RSS {peak_mb:.0f} MB"
+    print(f"\nstorm: {summary}")
     assert peak_mb < 250
