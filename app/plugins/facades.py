@@ -195,9 +195,7 @@ class PagerDutyActions(_Facade):
         """Open (or update) this alert's incident; it is resolved when the alert resolves."""
         alert, pd = self._alert, self._adapters.pagerduty
         key = dedup_key(alert.fingerprint)
-        text = (
-            summary or alert.annotations.get("summary") or alert.annotations.get("description") or alert.name
-        )
+        text = summary or alert.annotations.get("summary") or alert.text
         level = severity or severity_of(alert.labels)
         links = (
             [{"href": alert.generator_url, "text": "Source"}]
