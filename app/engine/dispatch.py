@@ -10,11 +10,9 @@ the kill switch, the timeout and retries of TemporaryError are applied here.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import random
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
@@ -31,10 +29,11 @@ from app.actions.outside import Adapters
 from app.engine.approvals import ApprovalStore
 from app.engine.executions import ExecutionStore
 from app.engine.followups import FollowUps
+from app.engine.resolve import RESOLVE
+from app.engine.triggers import Plan, Trigger, execution_id
 from app.errors import ApprovalRejected, AwaitingApproval, PermanentError, TemporaryError
 from app.keys import Keys
-from app.models import ActionRecord, Alert, Execution, Source, labels_fingerprint
-from app.plugins import matchers as matcher_syntax
+from app.models import ActionRecord, Alert, Execution, labels_fingerprint
 from app.plugins.context import Context, SyncProxy
 from app.plugins.facades import FlagActions
 from app.plugins.recorder import Recorder
@@ -43,45 +42,7 @@ from app.settings import Settings
 
 log = structlog.get_logger(__name__)
 _stdlib_log = logging.getLogger(__name__)
-RESOLVE_PLAYBOOK = "autonomic.resolve"
 _RETRYABLE = (TemporaryError, TimeoutError, RedisConnectionError, RedisTimeoutError)
-
-
-def execution_id(event_key: str, playbook: str) -> str:
-    """Deterministic id: the same notification and playbook always map to the same execution."""
-    digest = hashlib.sha256(f"{event_key}\x1f{playbook}".encode()).hexdigest()
-    return f"ex-{digest[:20]}"
-
-
-@dataclass
-class Trigger:
-    """Who asked for a run, and how."""
-
-    source: Source = "alertmanager"
-    actor: str | None = None
-    reason: str | None = None
-    dry_run: bool = False
-    params: dict[str, Any] = field(default_factory=dict)
-
-    def to_meta(self) -> str:
-        """The trigger as JSON, carried in a queue entry."""
-        return msgspec.json.encode(self).decode()
-
-    @classmethod
-    def from_meta(cls, meta: str) -> Trigger:
-        """The trigger carried by a queue entry."""
-        return msgspec.json.decode(meta, type=cls)
-
-
-@dataclass(frozen=True)
-class Plan:
-    """What one playbook would do for an alert (simulation)."""
-
-    playbook: str
-    would_run: bool
-    skipped_reason: str | None
-    actions: list[ActionRecord]
-    error: str | None = None
 
 
 class _Retry:
@@ -421,28 +382,6 @@ class Dispatcher:
                 error = _describe(exc)
             plans.append(Plan(spec.name, blocked is None and error is None, blocked, recorder.records, error))
         return plans
-
-
-async def _resolve(alert: Alert, ctx: Context) -> None:
-    """Undo what is reversible: release the alert's flag leases, resolve its incident, reply in
-    its Slack thread. Runs for every resolved alert before the `on="resolved"` playbooks."""
-    if await ctx.flags.held():
-        await ctx.flags.release_all()
-    if await ctx.pagerduty.paged():
-        await ctx.pagerduty.resolve()
-    if await ctx.slack.has_thread():
-        await ctx.slack.reply("Resolved: mitigations released.")
-
-
-RESOLVE = PlaybookSpec(
-    name=RESOLVE_PLAYBOOK,
-    fn=_resolve,
-    match='alertname=~".*"',
-    matchers=matcher_syntax.parse('alertname=~".*"'),
-    on="resolved",
-    description=_resolve.__doc__ or "",
-    source=__name__,
-)
 
 
 def _describe(exc: BaseException) -> str:

@@ -24,8 +24,9 @@ from redis.exceptions import RedisError
 
 from app import metrics
 from app.connection import BLOCK_MS
-from app.engine.dispatch import Dispatcher, Trigger
+from app.engine.dispatch import Dispatcher
 from app.engine.queue import AlertQueue, Entry
+from app.engine.triggers import Trigger
 from app.models import Alert
 
 log = structlog.get_logger(__name__)

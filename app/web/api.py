@@ -11,8 +11,8 @@ from litestar.params import Parameter
 
 from app.actions.flags import InvalidFlagName
 from app.engine.approvals import Decision, Pending
-from app.engine.dispatch import Plan
 from app.engine.runtime import Runtime
+from app.engine.triggers import Plan
 from app.models import ActionRecord, Alert, Execution
 from app.web import operations
 from app.web.auth import operator, reader

@@ -17,8 +17,8 @@ from pydantic import ValidationError
 
 from app.actions.flags import InvalidFlagName, check_name
 from app.engine.approvals import Decision, Pending
-from app.engine.dispatch import Trigger, execution_id
 from app.engine.runtime import Runtime
+from app.engine.triggers import Trigger, execution_id
 from app.models import ActionRecord, Alert, Execution, labels_fingerprint
 
 
