@@ -123,10 +123,6 @@ class FlagStore:
         """The key of the kill switch flag `autonomic.paused`."""
         return self.prefix + PAUSED_FLAG
 
-    async def paused(self) -> bool:
-        """True while the kill switch flag `autonomic.paused` is set to a truthy value."""
-        return is_truthy(await self.get(PAUSED_FLAG))
-
     async def set(
         self,
         name: str,

@@ -77,10 +77,6 @@ class FollowUps:
         removed, _ = await pipe.execute()
         return int(removed)
 
-    async def pending(self, fingerprint: str) -> int:
-        """How many follow-ups one alert has scheduled."""
-        return int(await self.redis.scard(self.keys.followups_of(fingerprint)))
-
     async def release_due(self, limit: int = 100) -> int:
         """Move due follow-ups into the work queue; return how many."""
         moved = await self._release(keys=[self.keys.followups, self.keys.alerts], args=[self.keys.ns, limit])
