@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -196,6 +197,10 @@ class Runtime:
         """Connect the adapters, define the jobs, start the scheduler and the workers."""
         self.dispatcher.adapters = await outside.build(self.settings, self.clients.commands)
         self._define_jobs()
+        # Everything loaded so far (modules, playbooks, clients) lives as long as the process:
+        # move it out of the collector's sight, so collections under load scan only new objects.
+        gc.collect()
+        gc.freeze()
         if run_workers:
             await self.scheduler.start()
             self._refresh = asyncio.create_task(self._refresh_snapshot(), name="autonomic-cost-refresh")
