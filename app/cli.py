@@ -120,8 +120,7 @@ def simulate(
 ) -> None:
     """Show which playbooks a payload would run and what each would do; nothing changes."""
     from app.engine.runtime import Runtime
-    from app.models import Alert
-    from app.web.webhook import _parse
+    from app.models import Alert, InvalidPayload, decode_payload
 
     settings = load_settings()
     try:
@@ -132,12 +131,10 @@ def simulate(
         runtime = Runtime.build(settings)
     except AutonomicError as exc:
         fail(str(exc))
-    from litestar.exceptions import ClientException
-
     try:
-        payload = _parse(body)
-    except ClientException as exc:
-        fail(f"{file}: {exc.detail}")
+        payload = decode_payload(body)
+    except InvalidPayload as exc:
+        fail(f"{file}: {exc}")
 
     async def plan() -> list[dict[str, Any]]:
         results = []

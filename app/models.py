@@ -163,6 +163,25 @@ def _episode(starts_at: str) -> str:
     return started.strftime("%Y%m%dT%H%M%S.") + f"{started.microsecond // 1000:03d}" if started else "0"
 
 
+class InvalidPayload(ValueError):
+    """A webhook body that is not a valid Alertmanager payload; the message says where."""
+
+
+_payload_decoder = msgspec.json.Decoder(WebhookPayload)
+
+
+def decode_payload(body: bytes) -> WebhookPayload:
+    """Decode an Alertmanager webhook body, or raise InvalidPayload naming the problem."""
+    try:
+        return _payload_decoder.decode(body)
+    except msgspec.ValidationError as exc:
+        raise InvalidPayload(f"invalid payload: {exc}") from None
+    except msgspec.DecodeError as exc:
+        raise InvalidPayload(f"malformed JSON: {exc}") from None
+    except UnicodeDecodeError as exc:  # msgspec raises this for invalid UTF-8 inside a string
+        raise InvalidPayload(f"malformed JSON: invalid UTF-8 at byte {exc.start}") from None
+
+
 def labels_fingerprint(labels: dict[str, str]) -> str:
     """A stable 16-hex-digit fingerprint of a label set (for alerts sent without one)."""
     raw = "\x1f".join(f"{k}\x1e{v}" for k, v in sorted(labels.items()))

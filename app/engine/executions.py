@@ -4,6 +4,8 @@ and each completed action by index so a re-run skips what already took effect.
 
 from __future__ import annotations
 
+import time
+import uuid
 from typing import Any
 
 import msgspec
@@ -13,7 +15,7 @@ from redis.asyncio.client import Pipeline
 from app.actions.flags import is_truthy
 from app.coalesce import Coalescer
 from app.keys import Keys
-from app.models import ActionRecord, Execution
+from app.models import ActionRecord, Alert, Execution, Source
 
 _exec_decoder = msgspec.json.Decoder(Execution)
 _action_decoder = msgspec.json.Decoder(ActionRecord)
@@ -68,6 +70,35 @@ class ExecutionStore:
             return 2
 
         await self._writes.run(add)
+
+    async def record_direct(
+        self,
+        playbook: str,
+        source: Source,
+        alert: Alert,
+        actions: list[ActionRecord],
+        *,
+        actor: str | None = None,
+        reason: str | None = None,
+    ) -> Execution:
+        """Record actions Autonomic took directly (an operator revert, a lease sweep) as a
+        succeeded execution of the pseudo-playbook `playbook`."""
+        now = time.time()
+        execution = Execution(
+            id=f"ex-{playbook.rpartition('.')[2]}-{uuid.uuid4().hex[:16]}",
+            playbook=playbook,
+            source=source,
+            alert=alert,
+            status="succeeded",
+            actor=actor,
+            reason=reason,
+            attempts=1,
+            actions=actions,
+            started_at=min((a.started_at for a in actions), default=now),
+            finished_at=now,
+        )
+        await self.finish(execution)
+        return execution
 
     async def complete_action(self, execution_id: str, record: ActionRecord) -> None:
         """Remember that action `record.index` took effect."""

@@ -11,12 +11,12 @@ from litestar.params import Parameter
 
 from app.actions.flags import InvalidFlagName
 from app.engine.approvals import Decision, Pending
-from app.engine.runtime import Runtime
 from app.engine.triggers import Plan
 from app.models import ActionRecord, Alert, Execution
 from app.web import operations
 from app.web.auth import operator, reader
-from app.web.webhook import _parse
+from app.web.operations import runtime_of
+from app.web.webhook import parse_payload
 
 
 class PlaybookInfo(msgspec.Struct):
@@ -126,11 +126,6 @@ def actor_of(request: Request[Any, Any, Any]) -> str:
     return "".join(c for c in actor if c.isprintable())[:100]
 
 
-def _runtime(request: Request[Any, Any, Any]) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
-
-
 class ApiController(Controller):
     """Operator API."""
 
@@ -152,13 +147,13 @@ class ApiController(Controller):
                 source=spec.source,
                 params_schema=spec.params.model_json_schema() if spec.params else None,
             )
-            for spec in _runtime(request).registry
+            for spec in runtime_of(request).registry
         ]
 
     @get("/flags", guards=[reader])
     async def list_flags(self, request: Request[Any, Any, Any]) -> list[FlagInfo]:
         """Flags with leases: the active mitigations."""
-        states = await _runtime(request).flags.active()
+        states = await runtime_of(request).flags.active()
         return [
             FlagInfo(
                 name=s.name,
@@ -177,7 +172,7 @@ class ApiController(Controller):
     async def revert_flag(self, request: Request[Any, Any, Any], name: str) -> Reverted:
         """End every lease on a flag now and restore its baseline (recorded as an execution)."""
         try:
-            ended, value, execution = await operations.revert(_runtime(request), name, actor_of(request))
+            ended, value, execution = await operations.revert(runtime_of(request), name, actor_of(request))
         except InvalidFlagName as exc:
             raise ClientException(str(exc)) from None
         except operations.NothingToRevert:
@@ -190,7 +185,7 @@ class ApiController(Controller):
     ) -> Triggered:
         """Run one playbook now through the queue (labels, annotations, params, dry_run, reason)."""
         try:
-            execution = await operations.trigger(_runtime(request), name, data, actor_of(request))
+            execution = await operations.trigger(runtime_of(request), name, data, actor_of(request))
         except operations.UnknownPlaybook:
             raise NotFoundException(f"no playbook {name!r}") from None
         except operations.InvalidParams as exc:
@@ -202,7 +197,7 @@ class ApiController(Controller):
     @get("/approvals", guards=[reader])
     async def list_approvals(self, request: Request[Any, Any, Any]) -> list[Pending]:
         """Executions waiting at an approval gate."""
-        return await _runtime(request).dispatcher.approvals.pending()
+        return await runtime_of(request).dispatcher.approvals.pending()
 
     @post("/executions/{execution_id:str}/approve", guards=[operator], status_code=200)
     async def approve(
@@ -223,7 +218,7 @@ class ApiController(Controller):
     ) -> Pending:
         comment = data.comment if data else ""
         decided = await operations.decide(
-            _runtime(request), execution_id, decision, actor_of(request), comment
+            runtime_of(request), execution_id, decision, actor_of(request), comment
         )
         if decided is None:
             raise NotFoundException(f"execution {execution_id!r} is not waiting for approval")
@@ -238,12 +233,12 @@ class ApiController(Controller):
         status: str | None = None,
     ) -> list[Execution]:
         """Finished executions, newest first."""
-        return await _runtime(request).executions.recent(limit=limit, playbook=playbook, status=status)
+        return await runtime_of(request).executions.recent(limit=limit, playbook=playbook, status=status)
 
     @get("/executions/{execution_id:str}", guards=[reader])
     async def get_execution(self, request: Request[Any, Any, Any], execution_id: str) -> Execution:
         """One execution with every action it took."""
-        execution = await _runtime(request).executions.get(execution_id)
+        execution = await runtime_of(request).executions.get(execution_id)
         if execution is None:
             raise NotFoundException(f"no execution {execution_id!r}")
         return execution
@@ -251,7 +246,7 @@ class ApiController(Controller):
     @get("/jobs", guards=[reader])
     async def list_jobs(self, request: Request[Any, Any, Any]) -> Jobs:
         """Scheduler jobs: last run, result, next run, and the replica that leads."""
-        scheduler = _runtime(request).scheduler
+        scheduler = runtime_of(request).scheduler
         return Jobs(
             leader=await scheduler.leader(),
             this_replica=scheduler.replica,
@@ -261,7 +256,7 @@ class ApiController(Controller):
     @post("/jobs/{job_id:str}/run", guards=[operator], status_code=200)
     async def run_job(self, request: Request[Any, Any, Any], job_id: str) -> dict[str, Any]:
         """Run a job now on this replica and return its outcome."""
-        scheduler = _runtime(request).scheduler
+        scheduler = runtime_of(request).scheduler
         if job_id not in scheduler.jobs:
             raise NotFoundException(f"no job {job_id!r}")
         if scheduler.running(job_id):
@@ -274,8 +269,8 @@ class ApiController(Controller):
     @post("/alerts/simulate", guards=[reader], status_code=200)
     async def simulate(self, request: Request[Any, Any, Any]) -> Simulation:
         """Dry-run plan for an Alertmanager payload: matching playbooks and what each would do."""
-        payload = _parse(await request.body())
-        runtime = _runtime(request)
+        payload = parse_payload(await request.body())
+        runtime = runtime_of(request)
         alerts = []
         for item in payload.alerts:
             alert = Alert.from_webhook(item, payload)

@@ -22,16 +22,11 @@ from litestar.response import Redirect, Template
 
 from app.actions.flags import InvalidFlagName
 from app.engine.approvals import Decision
-from app.engine.runtime import Runtime
 from app.web import operations, session
 from app.web.auth import Tokens
+from app.web.operations import runtime_of
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
-
-
-def _runtime(request: Request[Any, Any, Any]) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
 
 
 def _session(request: Request[Any, Any, Any]) -> session.Session | None:
@@ -107,7 +102,7 @@ class ConsoleController(Controller):
         current = _session(request)
         if current is None:
             return Redirect("/ui/login")
-        runtime = _runtime(request)
+        runtime = runtime_of(request)
         playbooks = [
             {
                 "name": s.name,
@@ -133,7 +128,7 @@ class ConsoleController(Controller):
     @get("/fragments/{name:str}")
     async def fragment(self, request: Request[Any, Any, Any], name: str) -> Template:
         current = _require(request)
-        runtime = _runtime(request)
+        runtime = runtime_of(request)
         context: dict[str, Any] = {"session": current, "ago": _ago}
         if name == "flags":
             context["flags"] = await runtime.flags.active()
@@ -151,14 +146,14 @@ class ConsoleController(Controller):
     @get("/executions/{execution_id:str}")
     async def execution(self, request: Request[Any, Any, Any], execution_id: str) -> Template:
         current = _require(request)
-        execution = await _runtime(request).executions.get(execution_id)
+        execution = await runtime_of(request).executions.get(execution_id)
         return Template("execution.html", context={"session": current, "execution": execution, "ago": _ago})
 
     @post("/flags/{name:str}/revert")
     async def revert(self, request: Request[Any, Any, Any], name: str) -> Redirect:
         current = _require(request, operator=True)
         try:
-            ended, value, _ = await operations.revert(_runtime(request), name, current.actor)
+            ended, value, _ = await operations.revert(runtime_of(request), name, current.actor)
         except (InvalidFlagName, operations.NothingToRevert):
             return _back(f"{name} has no active lease", ok=False)
         return _back(
@@ -174,7 +169,7 @@ class ConsoleController(Controller):
             return _back("unknown decision", ok=False)
         verdict: Decision = "approve" if decision == "approve" else "reject"
         decided = await operations.decide(
-            _runtime(request),
+            runtime_of(request),
             execution_id,
             verdict,
             current.actor,
@@ -205,7 +200,7 @@ class ConsoleController(Controller):
             reason=data.get("reason") or None,
         )
         try:
-            execution = await operations.trigger(_runtime(request), name, req, current.actor)
+            execution = await operations.trigger(runtime_of(request), name, req, current.actor)
         except operations.UnknownPlaybook:
             return _back(f"no playbook {name}", ok=False)
         except operations.InvalidParams as exc:

@@ -9,7 +9,7 @@ from litestar import Request, Response, get
 from litestar.exceptions import ServiceUnavailableException
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
-from app.engine.runtime import Runtime
+from app.web.operations import runtime_of
 
 
 @get("/healthz", summary="Liveness")
@@ -21,7 +21,7 @@ async def healthz() -> dict[str, str]:
 @get("/readyz", summary="Readiness")
 async def readyz(request: Request[Any, Any, Any]) -> dict[str, Any]:
     """Ready while Redis answers and the replica is not shutting down."""
-    runtime: Runtime = request.app.state.runtime
+    runtime = runtime_of(request)
     if request.app.state.get("draining"):
         raise ServiceUnavailableException("shutting down", headers={"Retry-After": "5"})
     try:

@@ -13,13 +13,20 @@ from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
+from litestar.connection import ASGIConnection
 from pydantic import ValidationError
 
-from app.actions.flags import InvalidFlagName, check_name
+from app.actions.flags import check_name
 from app.engine.approvals import Decision, Pending
 from app.engine.runtime import Runtime
 from app.engine.triggers import Trigger, execution_id
-from app.models import ActionRecord, Alert, Execution, labels_fingerprint
+from app.models import ActionRecord, Alert, labels_fingerprint
+
+
+def runtime_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Runtime:
+    """The replica's runtime, kept in the app state by the factory."""
+    runtime: Runtime = connection.app.state.runtime
+    return runtime
 
 
 class UnknownPlaybook(LookupError):
@@ -89,35 +96,24 @@ async def decide(
 
 async def revert(runtime: Runtime, name: str, actor: str) -> tuple[int, str | None, str]:
     """End every lease on a flag now; record it; return (leases ended, value after, execution id)."""
-    try:
-        check_name(name)
-    except InvalidFlagName:
-        raise
+    check_name(name)
     ended, value = await runtime.flags.revert(name, f"operator:{actor}")
     if ended == 0:
         raise NothingToRevert(name)
-    now = time.time()
-    execution = Execution(
-        id=f"ex-revert-{uuid.uuid4().hex[:16]}",
-        playbook="autonomic.revert",
-        source="manual",
-        alert=Alert(status="resolved", labels={"flag": name}),
-        status="succeeded",
+    action = ActionRecord(
+        index=0,
+        kind="flags.revert",
+        target=name,
+        params={"leases_ended": ended},
+        result={"effective": value},
+        started_at=time.time(),
+    )
+    execution = await runtime.executions.record_direct(
+        "autonomic.revert",
+        "manual",
+        Alert(status="resolved", labels={"flag": name}),
+        [action],
         actor=actor,
         reason="operator revert",
-        attempts=1,
-        actions=[
-            ActionRecord(
-                index=0,
-                kind="flags.revert",
-                target=name,
-                params={"leases_ended": ended},
-                result={"effective": value},
-                started_at=now,
-            )
-        ],
-        started_at=now,
-        finished_at=now,
     )
-    await runtime.executions.finish(execution)
     return ended, value, execution.id

@@ -24,12 +24,11 @@ from redis.exceptions import RedisError
 
 from app import metrics, tracing
 from app.engine.queue import QueueFull
-from app.engine.runtime import Runtime
-from app.models import Alert, WebhookPayload
+from app.models import Alert, InvalidPayload, WebhookPayload, decode_payload
 from app.web.auth import Tokens, presented_secret
+from app.web.operations import runtime_of
 
 log = structlog.get_logger(__name__)
-_decoder = msgspec.json.Decoder(WebhookPayload)
 _encoder = msgspec.json.Encoder()
 RETRY_AFTER = "5"
 
@@ -63,15 +62,12 @@ async def _read_body(request: Request[Any, Any, Any], limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _parse(body: bytes) -> WebhookPayload:
+def parse_payload(body: bytes) -> WebhookPayload:
+    """The payload, or a 400 naming the bad field."""
     try:
-        return _decoder.decode(body)
-    except msgspec.ValidationError as exc:
-        raise ClientException(f"invalid payload: {exc}") from None
-    except msgspec.DecodeError as exc:
-        raise ClientException(f"malformed JSON: {exc}") from None
-    except UnicodeDecodeError as exc:  # msgspec raises this for invalid UTF-8 inside a string
-        raise ClientException(f"malformed JSON: invalid UTF-8 at byte {exc.start}") from None
+        return decode_payload(body)
+    except InvalidPayload as exc:
+        raise ClientException(str(exc)) from None
 
 
 @post("/webhooks/alertmanager", status_code=202, summary="Receive an Alertmanager webhook")
@@ -79,7 +75,7 @@ async def alertmanager_webhook(request: Request[Any, Any, Any]) -> Accepted:
     """Queue each alert of an Alertmanager (version 4) webhook payload, dropping repeats."""
     code = "202"
     try:
-        runtime: Runtime = request.app.state.runtime
+        runtime = runtime_of(request)
         tokens: Tokens = request.app.state.tokens
         secret = presented_secret(request.headers.get("authorization"))
         if secret is None or tokens.role_of(secret) not in ("webhook", "operator"):
@@ -90,7 +86,7 @@ async def alertmanager_webhook(request: Request[Any, Any, Any]) -> Accepted:
             raise HTTPException(
                 "content type must be application/json", status_code=HTTP_415_UNSUPPORTED_MEDIA_TYPE
             )
-        payload = _parse(await _read_body(request, runtime.settings.max_body_bytes))
+        payload = parse_payload(await _read_body(request, runtime.settings.max_body_bytes))
         items = []
         for item in payload.alerts:
             alert = Alert.from_webhook(item, payload)
