@@ -149,6 +149,25 @@ class ClientState:
             log.info("autonomic flags reachable again")
             self._failed_at = None
 
+    def without_redis(self, name: str) -> Resolution | None:
+        """The answer when Redis need not (fresh cache) or should not (back-off) be asked."""
+        hit, value = self.fresh(name)
+        if hit:
+            return Resolution(name, value, "cache")
+        return self.fallback(name) if self.backing_off() else None
+
+    def fetched(self, name: str, raw: object) -> Resolution:
+        """Cache and return a value just read from Redis."""
+        self.succeeded()
+        value = None if raw is None else str(raw)
+        self.store(name, value)
+        return Resolution(name, value, "redis")
+
+    def fetch_failed(self, name: str, exc: BaseException) -> Resolution:
+        """Remember a Redis failure and answer from what is known."""
+        self.failed(exc)
+        return self.fallback(name, exc)
+
     def fallback(self, name: str, exc: BaseException | None = None) -> Resolution:
         known, value = self.last_known(name)
         error = f"{type(exc).__name__}: {exc}" if exc else "redis unavailable"

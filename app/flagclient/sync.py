@@ -77,20 +77,14 @@ class FlagClient:
 
     def resolve(self, name: str) -> Resolution:
         """The flag's raw value and its source; never raises."""
-        hit, value = self.state.fresh(name)
-        if hit:
-            return Resolution(name, value, "cache")
-        if self.state.backing_off():
-            return self.state.fallback(name)
+        known = self.state.without_redis(name)
+        if known is not None:
+            return known
         try:
             raw = self.redis.get(self.prefix + name)
         except (RedisError, OSError) as exc:
-            self.state.failed(exc)
-            return self.state.fallback(name, exc)
-        self.state.succeeded()
-        value = None if raw is None else str(raw)
-        self.state.store(name, value)
-        return Resolution(name, value, "redis")
+            return self.state.fetch_failed(name, exc)
+        return self.state.fetched(name, raw)
 
     def _follow(self) -> None:
         channel = self.prefix + "changes"
