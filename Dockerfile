@@ -5,7 +5,7 @@
 FROM python:3.11-slim AS build
 WORKDIR /src
 RUN python -m venv /opt/autonomic
-COPY pyproject.toml README.md ./
+COPY pyproject.toml setup.py README.md ./
 COPY app ./app
 COPY playbooks ./playbooks
 RUN /opt/autonomic/bin/pip install --no-cache-dir --upgrade pip \
