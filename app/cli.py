@@ -1,6 +1,7 @@
-"""The `autonomic` command: serve, list playbooks, simulate a payload.
+"""The `autonomic` command: serve, list playbooks, simulate a payload, and talk to a running service.
 
-User errors print one clear line and exit non-zero; no tracebacks.
+User errors print one clear line and exit 2; no tracebacks. Output goes through
+`app.cli_output`: never Rich markup, `--json` on every listing, identifiers never cut.
 """
 
 from __future__ import annotations
@@ -10,16 +11,15 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import msgspec
 import typer
 from pydantic import ValidationError
-from rich.console import Console
-from rich.table import Table
 
+from app.cli_output import Column, err, fail, note, out, print_json, print_json_line, say, table
 from app.errors import AutonomicError
-from app.settings import Settings
+from app.settings import Settings, builtin_playbook_dir
 
 cli = typer.Typer(
     name="autonomic",
@@ -27,9 +27,10 @@ cli = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help texts are plain: "[env …]" and "[a-z]" must not vanish
 )
-out = Console()
-err = Console(stderr=True)
+__all__ = ["cli", "err", "fail", "main", "out"]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
 @cli.callback()
@@ -38,12 +39,6 @@ def _setup() -> None:
     from app import logs
 
     logs.configure("warning", "console")
-
-
-def fail(message: str, code: int = 2) -> NoReturn:
-    """Print one line on stderr and exit."""
-    err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
-    raise typer.Exit(code)
 
 
 def load_settings(**overrides: Any) -> Settings:
@@ -59,8 +54,12 @@ def load_settings(**overrides: Any) -> Settings:
 
 @cli.command()
 def serve(
-    host: Annotated[str | None, typer.Option(help="Listen address [env AUTONOMIC_HOST].")] = None,
-    port: Annotated[int | None, typer.Option(help="Listen port [env AUTONOMIC_PORT].")] = None,
+    host: Annotated[str, typer.Option(envvar="AUTONOMIC_HOST", help="Listen address.")] = str(
+        Settings.model_fields["host"].default
+    ),
+    port: Annotated[int, typer.Option(envvar="AUTONOMIC_PORT", min=1, max=65535, help="Listen port.")] = int(
+        Settings.model_fields["port"].default
+    ),
 ) -> None:
     """Run the service: webhook intake, workers and API."""
     import uvicorn
@@ -75,11 +74,8 @@ def serve(
     except AutonomicError as exc:
         fail(str(exc))
     if settings.redis_url.startswith("memory://"):
-        err.print(
-            "autonomic: using the embedded in-process Redis (memory://); state is lost on exit. "
-            "Set AUTONOMIC_REDIS_URL=redis://... for production.",
-            highlight=False,
-        )
+        note("autonomic: Redis is in-process (memory://): state is lost on exit and")
+        note("applications cannot read the flags; set AUTONOMIC_REDIS_URL=redis://…")
     uvicorn.run(
         application,
         host=settings.host,
@@ -91,34 +87,77 @@ def serve(
 
 
 @cli.command("playbooks")
-def list_playbooks() -> None:
-    """List the playbooks this configuration loads (fails on a broken one)."""
+def list_playbooks(
+    dirs: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            metavar="[DIR]...", help="Check these directories instead of AUTONOMIC_PLAYBOOK_DIRS."
+        ),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List the playbooks this configuration loads; fails on a broken one. Starts nothing."""
     from app.plugins import loader
 
     settings = load_settings()
+    paths = settings.playbook_paths
+    if dirs:
+        for directory in dirs:
+            if not directory.is_dir():
+                fail(f"{directory}: not a directory")
+        builtin = builtin_playbook_dir() if settings.builtin_playbooks else None
+        paths = [*([builtin] if builtin else []), *dirs]
     try:
-        registry = loader.load(settings.playbook_paths, use_entry_points=settings.playbook_entry_points)
+        registry = loader.load(paths, use_entry_points=settings.playbook_entry_points)
     except AutonomicError as exc:
         fail(str(exc))
-    table = Table("name", "match", "on", "cooldown", "dry-run", "description")
-    for spec in registry:
-        table.add_row(
-            spec.name,
-            spec.match,
-            spec.on,
-            f"{spec.cooldown:g}s" if spec.cooldown else "-",
-            "yes" if spec.dry_run else "no",
-            spec.description.splitlines()[0] if spec.description else "",
-        )
-    out.print(table)
+    found: list[dict[str, Any]] = [
+        {
+            "name": spec.name,
+            "match": spec.match,
+            "on": spec.on,
+            "cooldown_s": spec.cooldown,
+            "dry_run": spec.dry_run,
+            "timeout_s": spec.timeout,
+            "description": spec.description.strip().splitlines()[0] if spec.description.strip() else "",
+            "source": spec.source,
+        }
+        for spec in registry
+    ]
+    if as_json:
+        print_json(found)
+        return
+    columns = [
+        Column("name", whole=True),
+        Column("match", min_width=24),
+        Column("on"),
+        Column("cooldown", drop_order=3),
+        Column("dry-run", drop_order=2),
+        Column("description", drop_order=1, min_width=24),
+    ]
+    rows = [
+        [
+            p["name"],
+            p["match"],
+            p["on"],
+            f"{p['cooldown_s']:g}s" if p["cooldown_s"] else "-",
+            "yes" if p["dry_run"] else "no",
+            p["description"],
+        ]
+        for p in found
+    ]
+    out.print(table(columns, rows))
 
 
 @cli.command()
 def simulate(
-    file: Annotated[Path, typer.Argument(help="Alertmanager webhook payload (JSON); - for stdin.")],
+    file: Annotated[
+        Path, typer.Argument(metavar="FILE", help="Alertmanager webhook payload (JSON); - for stdin.")
+    ],
     as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
 ) -> None:
     """Show which playbooks a payload would run and what each would do; nothing changes."""
+    from app.engine.resolve import RESOLVE_PLAYBOOK
     from app.engine.runtime import Runtime
     from app.models import Alert, InvalidPayload, decode_payload
 
@@ -152,19 +191,28 @@ def simulate(
     except (OSError, ConnectionError) as exc:
         fail(f"redis unavailable at {settings.redis_url}: {exc}")
     if as_json:
-        out.print_json(msgspec.json.encode(results).decode())
+        print_json(msgspec.to_builtins(results))
         return
     for result in results:
         alert = result["alert"]
-        out.print(f"[bold]{alert.name or '(no alertname)'}[/] {alert.status} {alert.fingerprint}")
+        say((alert.name or "(no alertname)", "bold"), f" {alert.status} {alert.fingerprint}")
         if not result["plans"]:
-            out.print("  no playbook matches")
+            say("  no playbook matches")
         for p in result["plans"]:
-            state = "would run" if p.would_run else f"would not run: {p.skipped_reason or p.error}"
-            out.print(f"  [cyan]{p.playbook}[/]: {state}")
+            say("  ", (p.playbook, "cyan"), f": {_plan_state(p)}")
+            if p.playbook == RESOLVE_PLAYBOOK and not p.actions:
+                say("    (releases the leases, incident and thread this alert holds: none now)")
             for action in p.actions:
                 params = json.dumps(action.params, sort_keys=True)
-                out.print(f"    {action.index}. {action.kind} {action.target} {params}", highlight=False)
+                say(f"    {action.index}. {action.kind} {action.target} {params}")
+
+
+def _plan_state(plan: Any) -> str:
+    if plan.error:
+        return f"would fail: {plan.error}"
+    if plan.skipped_reason:
+        return f"would not run: {plan.skipped_reason}"
+    return "would run"
 
 
 # -- commands against a running service ---------------------------------------------------------
@@ -226,14 +274,13 @@ def trigger(
             params[key] = value
     body = {"labels": labels, "params": params, "dry_run": dry_run, "reason": reason}
     result = api(lambda: client(url, token, actor).call("POST", f"/api/playbooks/{name}/trigger", json=body))
-    out.print(
-        f"queued {'dry-run ' if dry_run else ''}{name}: [bold]{result['execution_id']}[/]", highlight=False
-    )
+    say(f"queued {'dry-run ' if dry_run else ''}{name}: ", (result["execution_id"], "bold"))
 
 
 @cli.command()
 def flags(
     revert: Annotated[str | None, typer.Option("--revert", help="End every lease on this flag now.")] = None,
+    as_json: JsonOpt = False,
     url: UrlOpt = "http://localhost:8080",
     token: TokenOpt = None,
     actor: ActorOpt = None,
@@ -242,46 +289,74 @@ def flags(
     http = client(url, token, actor)
     if revert:
         done = api(lambda: http.call("DELETE", f"/api/flags/{revert}"))
+        if as_json:
+            print_json(done)
+            return
         value = done["value"] if done["value"] is not None else "(absent)"
-        out.print(f"reverted {revert}: {done['leases_ended']} lease(s) ended, now {value}", highlight=False)
+        say(f"reverted {revert}: {done['leases_ended']} lease(s) ended, now {value}")
         return
     active = api(lambda: http.call("GET", "/api/flags"))
-    if not active:
-        out.print("no flag is held by a mitigation")
+    if as_json:
+        print_json(active)
         return
-    table = Table("flag", "value", "baseline", "holders", "expires in")
+    if not active:
+        say("no flag is held by a mitigation")
+        return
     now = time.time()
-    for flag in active:
-        table.add_row(
+    columns = [
+        Column("flag", whole=True),
+        Column("value"),
+        Column("baseline", drop_order=2),
+        Column("holders"),
+        Column("expires in", drop_order=1),
+    ]
+    rows = [
+        [
             flag["name"],
             str(flag["value"]),
             "(absent)" if flag["baseline_absent"] else str(flag["baseline"]),
             "\n".join(lease["holder"] for lease in flag["leases"]),
             "\n".join(f"{max(0, lease['expires_at'] - now):.0f}s" for lease in flag["leases"]),
-        )
-    out.print(table)
+        ]
+        for flag in active
+    ]
+    out.print(table(columns, rows))
 
 
-def _execution_row(table: Table, execution: dict[str, Any]) -> None:
+EXECUTION_COLUMNS = [
+    Column("time", drop_order=3),
+    Column("playbook", whole=True),
+    Column("alert", drop_order=2),
+    Column("status"),
+    Column("actions", drop_order=1),
+    Column("id", whole=True),
+]
+
+
+def _execution_row(execution: dict[str, Any]) -> list[str]:
     actions = ", ".join(f"{a['kind']} {a['target']} ({a['status']})" for a in execution["actions"])
-    when = time.strftime("%H:%M:%S", time.localtime(execution["started_at"]))
-    table.add_row(
-        when,
+    return [
+        time.strftime("%H:%M:%S", time.localtime(execution["started_at"])),
         execution["playbook"],
         execution["alert"]["labels"].get("alertname", ""),
         execution["status"],
         actions or "-",
         execution["id"],
-    )
+    ]
 
 
 @cli.command()
 def executions(
     follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new executions.")] = False,
-    limit: Annotated[int, typer.Option("--limit", help="How many recent ones.")] = 20,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="How many recent ones.")] = 20,
     playbook: Annotated[str | None, typer.Option("--playbook")] = None,
-    interval: Annotated[float, typer.Option("--interval", help="Seconds between polls with --follow.")] = 2.0,
+    interval: Annotated[
+        float, typer.Option("--interval", min=0.1, help="Seconds between polls with --follow.")
+    ] = 2.0,
     max_polls: Annotated[int, typer.Option("--max-polls", hidden=True)] = 0,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print JSON (one object per line with --follow).")
+    ] = False,
     url: UrlOpt = "http://localhost:8080",
     token: TokenOpt = None,
 ) -> None:
@@ -295,12 +370,15 @@ def executions(
     while True:
         recent = api(lambda: http.call("GET", "/api/executions", params=params))
         fresh = [e for e in reversed(recent) if e["id"] not in seen]
-        if fresh or not follow:
-            table = Table("time", "playbook", "alert", "status", "actions", "id", show_header=not seen)
+        if as_json and not follow:
+            print_json(fresh)
+        elif as_json:
             for execution in fresh:
-                _execution_row(table, execution)
-                seen.add(execution["id"])
-            out.print(table)
+                print_json_line(execution)
+        elif fresh or not follow:
+            rows = [_execution_row(e) for e in fresh]
+            out.print(table(EXECUTION_COLUMNS, rows, show_header=not seen))
+        seen.update(e["id"] for e in fresh)
         polls += 1
         if not follow or (max_polls and polls >= max_polls):
             return
@@ -319,26 +397,63 @@ def _decide(
             "POST", f"/api/executions/{execution_id}/{decision}", json=body
         )
     )
-    out.print(f"{decision}d {done['playbook']} ({execution_id}): {done['description']}", highlight=False)
+    say(f"{decision}d {done['playbook']} ({execution_id}): {done['description']}")
 
 
 @cli.command()
-def approvals(url: UrlOpt = "http://localhost:8080", token: TokenOpt = None) -> None:
+def approvals(
+    as_json: JsonOpt = False, url: UrlOpt = "http://localhost:8080", token: TokenOpt = None
+) -> None:
     """Executions waiting for an approval."""
     pending = api(lambda: client(url, token).call("GET", "/api/approvals"))
-    if not pending:
-        out.print("nothing is waiting for approval")
+    if as_json:
+        print_json(pending)
         return
-    table = Table("execution", "playbook", "alert", "waiting for", "deadline in")
-    for item in pending:
-        table.add_row(
+    if not pending:
+        say("nothing is waiting for approval")
+        return
+    columns = [
+        Column("execution", whole=True),
+        Column("playbook", whole=True),
+        Column("alert", drop_order=2),
+        Column("waiting for"),
+        Column("deadline in", drop_order=1),
+    ]
+    rows = [
+        [
             item["execution_id"],
             item["playbook"],
             item["alertname"],
             item["description"],
             f"{max(0, item['deadline'] - time.time()):.0f}s",
-        )
-    out.print(table)
+        ]
+        for item in pending
+    ]
+    out.print(table(columns, rows))
+
+
+@cli.command()
+def jobs(as_json: JsonOpt = False, url: UrlOpt = "http://localhost:8080", token: TokenOpt = None) -> None:
+    """Scheduler jobs: schedule, last and next run, and the replica that leads."""
+    found = api(lambda: client(url, token).call("GET", "/api/jobs"))
+    if as_json:
+        print_json(found)
+        return
+    say(f"leader: {found['leader'] or '(none)'}  this replica: {found['this_replica']}")
+    columns = [
+        Column("job", whole=True),
+        Column("schedule"),
+        Column("next run", drop_order=2),
+        Column("last run"),
+        Column("description", drop_order=1),
+    ]
+    rows = []
+    for job in found["jobs"]:
+        last = job["last_run"]
+        outcome = "-" if not last else ("ok" if last["ok"] else f"failed: {last.get('error') or ''}")
+        when = time.strftime("%H:%M:%S", time.localtime(job["next_run"])) if job["next_run"] else "-"
+        rows.append([job["id"], job["schedule"], when, outcome, job["description"]])
+    out.print(table(columns, rows))
 
 
 @cli.command()

@@ -38,6 +38,7 @@ from app.plugins.context import Context, SyncProxy
 from app.plugins.facades import FlagActions
 from app.plugins.recorder import Recorder
 from app.plugins.registry import PlaybookSpec, Registry
+from app.plugins.unawaited import AwaitTracker
 from app.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -331,7 +332,7 @@ class Dispatcher:
         log.info("execution awaiting approval", execution_id=execution.id, gate=gate.description)
         return execution
 
-    async def _call(self, spec: PlaybookSpec, alert: Alert, ctx: Context) -> None:
+    async def _call(self, spec: PlaybookSpec, alert: Alert, ctx: Context | Any) -> None:
         if spec.extra.get("approval"):
             await ctx.approval(f"run playbook {spec.name}")
         if spec.is_async:
@@ -358,9 +359,14 @@ class Dispatcher:
     # -- simulation -----------------------------------------------------------------------
 
     async def plan(self, alert: Alert, params: dict[str, Any] | None = None) -> list[Plan]:
-        """What each matching playbook would do for `alert`; nothing is changed or recorded."""
+        """What each matching playbook would do for `alert`; nothing is changed or recorded.
+
+        A resolved alert first shows the built-in release, as dispatch runs it. A playbook
+        that raises is planned with its error; so is one that forgot to await an action."""
         plans = []
         candidates = self.registry.match(alert)
+        if alert.status == "resolved":
+            candidates = [RESOLVE, *candidates]
         for spec in candidates:
             blocked = None
             if spec.cooldown:
@@ -371,15 +377,21 @@ class Dispatcher:
                 dry_run=True, paused=False, completed={}, persist=None, redact=self.adapters.redact
             )
             error = None
+            tracker = AwaitTracker()
             try:
                 ctx = self._context(
                     spec, alert, "simulation", recorder, Trigger(dry_run=True, params=params or {})
                 )
+                # Sync playbooks get a SyncProxy that awaits for them; only async ones can forget.
+                target = tracker.wrap(ctx) if spec.is_async else ctx
                 await asyncio.wait_for(
-                    self._call(spec, alert, ctx), spec.timeout or self.settings.playbook_timeout
+                    self._call(spec, alert, target), spec.timeout or self.settings.playbook_timeout
                 )
             except Exception as exc:
                 error = _describe(exc)
+            forgotten = tracker.never_awaited()
+            if forgotten:
+                error = "; ".join([*forgotten, *([error] if error else [])])
             plans.append(Plan(spec.name, blocked is None and error is None, blocked, recorder.records, error))
         return plans
 

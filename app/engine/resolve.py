@@ -17,8 +17,9 @@ RESOLVE_PLAYBOOK = "autonomic.resolve"
 async def _resolve(alert: Alert, ctx: Context) -> None:
     """Undo what is reversible: release the alert's flag leases, resolve its incident, reply in
     its Slack thread. Runs for every resolved alert before the `on="resolved"` playbooks."""
-    if await ctx.flags.held():
-        await ctx.flags.release_all()
+    held = await ctx.flags.held()
+    if held:
+        await ctx.flags.release_all(held)
     if await ctx.pagerduty.paged():
         await ctx.pagerduty.resolve()
     if await ctx.slack.has_thread():

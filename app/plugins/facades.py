@@ -104,13 +104,15 @@ class FlagActions:
         """Names of the flags this holder has leases on."""
         return sorted(await self._store.held_by(self._holder))
 
-    async def release_all(self) -> ActionRecord:
-        """End every lease this holder has (what a resolved alert does)."""
+    async def release_all(self, held: list[str] | None = None) -> ActionRecord:
+        """End every lease this holder has (what a resolved alert does); `held`, the names from
+        `held()`, only goes into the record, so a simulation shows what would be released."""
 
         async def act(_: str) -> dict[str, Any]:
             return {"released": await self._store.release_holder(self._holder)}
 
-        return await self._recorder.run("flags.release_all", self._holder, {}, act, idempotent=True)
+        params: dict[str, Any] = {"flags": held} if held else {}
+        return await self._recorder.run("flags.release_all", self._holder, params, act, idempotent=True)
 
 
 class KubeActions(_Facade):

@@ -43,9 +43,10 @@ class Tokens:
                 return str(secret.get_secret_value()).encode()
             generated = secrets.token_urlsafe(24)
             if announce:
+                # Two short lines (80 columns); the second pastes into a shell as-is.
                 print(
-                    f"autonomic: no AUTONOMIC_{name.upper()}_TOKEN set; generated one for this "
-                    f"process: {generated}",
+                    f"autonomic: AUTONOMIC_{name.upper()}_TOKEN not set; generated one for this process:\n"
+                    f"  {name.upper()}_TOKEN={generated}",
                     file=sys.stderr,
                     flush=True,
                 )
