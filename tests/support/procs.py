@@ -53,12 +53,12 @@ class Service:
         self.env = {**os.environ, **env, "AUTONOMIC_PORT": str(self.port), "AUTONOMIC_HOST": "127.0.0.1"}
         self.log_path = Path(tempfile.mkstemp(prefix=f"autonomic-{name}-", suffix=".log")[1])
         self.proc: subprocess.Popen[bytes] | None = None
+        self.command = [sys.executable, "-m", "app", "serve"]  # an installed `autonomic` may replace it
+        self.cwd = ROOT
 
     def start(self, *, wait_ready: bool = True) -> Service:
         with self.log_path.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "app", "serve"], cwd=ROOT, env=self.env, stdout=log, stderr=log
-            )
+            self.proc = subprocess.Popen(self.command, cwd=self.cwd, env=self.env, stdout=log, stderr=log)
         if wait_ready:
             self.wait_ready()
         return self
