@@ -98,6 +98,7 @@ def list_playbooks(
 ) -> None:
     """List the playbooks this configuration loads; fails on a broken one. Starts nothing."""
     from app.plugins import loader
+    from app.plugins.unawaited import unawaited_calls
 
     settings = load_settings()
     paths = settings.playbook_paths
@@ -111,6 +112,9 @@ def list_playbooks(
         registry = loader.load(paths, use_entry_points=settings.playbook_entry_points)
     except AutonomicError as exc:
         fail(str(exc))
+    forgotten = [problem for spec in registry for problem in unawaited_calls(spec.fn)]
+    if forgotten:
+        fail("; ".join(forgotten))
     found: list[dict[str, Any]] = [
         {
             "name": spec.name,

@@ -102,15 +102,23 @@ def test_simulate_reports_a_raising_and_a_never_awaiting_playbook(
     assert "cost_spike: would run" in result.output
 
 
-def test_playbooks_checks_the_given_directories(broken_dir: Path) -> None:
-    result = runner.invoke(cli, ["playbooks", "--json", str(broken_dir)])
+def test_playbooks_checks_the_given_directories(tmp_path: Path) -> None:
+    source = BROKEN.replace('    ctx.flags.set("llm', '    await ctx.flags.set("llm')
+    (tmp_path / "fixed.py").write_text(source)
+    result = runner.invoke(cli, ["playbooks", "--json", str(tmp_path)])
     assert result.exit_code == 0, result.output
     listed = {p["name"]: p for p in json.loads(result.stdout)}
     assert {"forgets_await", "raises", "cost_spike"} <= set(listed)  # built-ins load too: duplicates show
     assert listed["forgets_await"]["match"] == 'alertname=~"[A-Z][a-z]+Spike"'
     assert listed["forgets_await"]["description"] == "Sets a flag [but forgets to await it]."
-    table = runner.invoke(cli, ["playbooks", str(broken_dir)])
+    table = runner.invoke(cli, ["playbooks", str(tmp_path)])
     assert 'alertname=~"[A-Z][a-z]+Spike"' in table.output  # no markup: brackets survive
+
+
+def test_playbooks_reports_an_action_that_is_not_awaited(broken_dir: Path) -> None:
+    result = runner.invoke(cli, ["playbooks", str(broken_dir)])
+    assert result.exit_code == 2
+    assert result.output == f"error: {broken_dir / 'broken.py'}:7: ctx.flags.set() is not awaited\n"
 
 
 def test_playbooks_rejects_a_missing_directory_and_a_duplicate(tmp_path: Path) -> None:
