@@ -292,6 +292,7 @@ class FlagView:
                     log.warning(
                         "flag change subscription lost; re-reading every poll interval", error=str(exc)
                     )
+                    self._wake.set()  # the refresh schedule shortens to the poll interval now
                 self._live = False
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
