@@ -62,7 +62,7 @@ def parse_request(body: bytes) -> EvaluationRequest:
             message = 'expected a JSON object like {"context": {...}}'
         code = "INVALID_CONTEXT" if field.startswith("context") else "PARSE_ERROR"
         raise BadRequest(code, f"{field}: {message}") from None
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
         raise BadRequest("PARSE_ERROR", f"body: not valid JSON ({exc})") from None
     key = request.context.get("targetingKey") if request.context else None
     if key is not None and not isinstance(key, str):

@@ -12,7 +12,7 @@ import redis
 
 from tests.conftest import OPERATOR_TOKEN, WEBHOOK_TOKEN
 from tests.integration.helpers import alert, payload, post, resolved
-from tests.support.procs import Service, wait_for
+from tests.support.procs import RedisServer, Service, wait_for
 
 FLAGS_TOKEN = "test-flags-token-0123456789abc"
 VIEWER_TOKEN = "test-viewer-token-0123456789ab"
@@ -242,3 +242,26 @@ def test_short_flags_token_fails_start_up_in_one_line(start_service: Callable[..
     assert svc.proc.wait(30) != 0
     assert "AUTONOMIC_FLAGS_TOKEN must be at least 24 characters" in svc.logs()
     assert "Traceback" not in svc.logs()
+
+
+def test_redis_outage_answers_from_memory_and_503_for_the_unknown(
+    start_service: Callable[..., Service],
+) -> None:
+    private = RedisServer().start()
+    try:
+        svc = start_service(AUTONOMIC_REDIS_URL=private.url, AUTONOMIC_FLAGS_TOKEN=FLAGS_TOKEN, name="outage")
+        firing = cost_spike()
+        post(svc.url, payload(firing))
+        wait_for(lambda: evaluate(svc, "llm.model_tier").status_code == 200, what="mitigation")
+        assert evaluate(svc, "feature.absent").status_code == 404
+        private.stop()
+        tier = evaluate(svc, "llm.model_tier")  # known: served from memory
+        assert (tier.status_code, tier.json()["value"]) == (200, "economy")
+        assert evaluate(svc, "feature.absent").status_code == 404  # known to be absent
+        unknown = evaluate(svc, "never.asked")
+        assert unknown.status_code == 503
+        assert unknown.headers["Retry-After"] == "5"
+        assert "redis cannot be read" in unknown.json()["errorDetails"]
+        assert bulk(svc).status_code == 200
+    finally:
+        private.stop()
