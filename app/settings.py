@@ -23,6 +23,7 @@ _SECRETS = (
     "webhook_token",
     "operator_token",
     "viewer_token",
+    "flags_token",
     "slack_token",
     "slack_webhook_url",
     "pagerduty_routing_key",
@@ -64,6 +65,8 @@ class Settings(BaseSettings):
     operator_token_file: Path | None = None
     viewer_token: SecretStr | None = None
     viewer_token_file: Path | None = None
+    flags_token: SecretStr | None = None  # read-only, OFREP flag evaluation only
+    flags_token_file: Path | None = None
 
     dry_run: bool = False
     builtin_playbooks: bool = True

@@ -18,7 +18,7 @@ import uuid
 import redis.asyncio as aioredis
 
 from app.actions.flags import FlagStore
-from app.flagclient import FlagClient
+from autonomic_flags import FlagClient
 
 
 async def run(url: str, samples: int) -> dict[str, float]:

@@ -10,6 +10,11 @@ uvicorn worker, load from separate processes (wrk, or the async generator in lat
 - latency:   webhook received → flag visible in Redis at 200 alerts/s (p50 < 5 ms, p99 < 25 ms)
 - drain:     100,000 alerts through a flag-setting playbook (alerts/s per replica ≥ 3,000; peak RSS < 250 MB)
 - scaling:   the drain with 1 versus 2 replicas on one Redis
+- ofrep:     OFREP single and bulk evaluations/s against bare Litestar endpoints returning the same
+             JSON (bench/ofrep_bare.py; target ≥ 60 %), and flag change → visible to the PyPI OFREP
+             provider (bench/ofrep_propagation.py)
+
+Results are merged into bench/results.json: scenarios not run keep their last figures.
 """
 
 from __future__ import annotations
@@ -110,11 +115,23 @@ def autonomic(port: int, ns: str, name: str, **env: str) -> Proc:
 
 
 def wrk(
-    url: str, seconds: int, alerts: int, alertname: str = "BenchIngest", connections: int = 32
+    url: str,
+    seconds: int,
+    alerts: int,
+    alertname: str = "BenchIngest",
+    connections: int = 32,
+    script: str = "wrk_post.lua",
+    **extra: str,
 ) -> dict[str, float]:
-    env = {**os.environ, "BENCH_ALERTS": str(alerts), "BENCH_ALERTNAME": alertname, "BENCH_TOKEN": TOKEN}
+    env = {
+        **os.environ,
+        "BENCH_ALERTS": str(alerts),
+        "BENCH_ALERTNAME": alertname,
+        "BENCH_TOKEN": TOKEN,
+        **extra,
+    }
     out = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "-s", str(BENCH / "wrk_post.lua"), url],
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "-s", str(BENCH / script), url],
         env=env,
         capture_output=True,
         text=True,
@@ -199,6 +216,89 @@ def drain(replicas: int, alerts: int, quick: bool) -> dict[str, float]:
         "alerts_per_s_per_replica": round(processed / elapsed / replicas, 1),
         "peak_rss_mb": round(rss, 1),
     }
+
+
+def ofrep(seconds: int, quick: bool) -> dict[str, Any]:
+    """OFREP evaluations/s (Autonomic vs the bare limit, single and bulk) and change → client p99."""
+    import asyncio
+
+    import redis.asyncio as aioredis
+
+    from app.actions.flags import FlagStore
+
+    ns = f"bench-{uuid.uuid4().hex[:6]}:"
+    prefix = f"{ns}flags:"
+
+    async def mitigate() -> None:  # what CostSpike sets, held by one alert
+        client = aioredis.Redis.from_url(REDIS_URL, decode_responses=True)
+        store = FlagStore(client, prefix=prefix, namespace=ns, grace_s=60)
+        for name, value in (
+            ("llm.model_tier", "economy"),
+            ("cache.mode", "aggressive"),
+            ("ratelimit.factor", "0.5"),
+        ):
+            await store.set(name, value, ttl_s=3600, holder="alert:bench")
+        await client.aclose()
+
+    asyncio.run(mitigate())
+    port = free_port()
+    svc = autonomic(port, ns, "ofrep", AUTONOMIC_FLAGS_TOKEN=TOKEN + "-flags-0123456789")
+    base = f"http://127.0.0.1:{port}"
+    auth = {"Authorization": f"Bearer {TOKEN}-flags-0123456789"}
+    context = {"context": {"targetingKey": "user-1", "plan": "pro"}}
+    single_path, bulk_path = "/ofrep/v1/evaluate/flags/llm.model_tier", "/ofrep/v1/evaluate/flags"
+    single_body = httpx.post(base + single_path, json=context, headers=auth).json()
+    bulk_body = httpx.post(base + bulk_path, json=context, headers=auth).json()
+    assert single_body["value"] == "economy" and len(bulk_body["flags"]) == 3, (single_body, bulk_body)
+    flags_token = TOKEN + "-flags-0123456789"
+    result: dict[str, Any] = {}
+    for name, path in (("single", single_path), ("bulk", bulk_path)):
+        result[f"autonomic-{name}"] = wrk(
+            base, seconds, 1, script="wrk_ofrep.lua", BENCH_PATH=path, BENCH_TOKEN=flags_token
+        )
+    result["propagation"] = json.loads(
+        subprocess.run(
+            [
+                PY,
+                str(BENCH / "ofrep_propagation.py"),
+                "--url",
+                base,
+                "--token",
+                flags_token,
+                "--redis",
+                REDIS_URL,
+                "--prefix",
+                prefix,
+                "--namespace",
+                ns,
+                "--samples",
+                "100" if quick else "300",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=ROOT,
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
+    svc.stop()
+    cleanup(ns)
+    port = free_port()
+    bare = Proc(
+        [PY, "-m", "uvicorn", "bench.ofrep_bare:app", "--port", str(port), "--log-level", "warning"],
+        {"BENCH_SINGLE_BODY": json.dumps(single_body), "BENCH_BULK_BODY": json.dumps(bulk_body)},
+        name="ofrep-bare",
+    )
+    base = f"http://127.0.0.1:{port}"
+    wait_http(base + "/")
+    for name, path in (("single", single_path), ("bulk", bulk_path)):
+        result[f"limit-{name}"] = wrk(base, seconds, 1, script="wrk_ofrep.lua", BENCH_PATH=path)
+    bare.stop()
+    for name in ("single", "bulk"):
+        share = result[f"autonomic-{name}"]["requests_per_s"] / result[f"limit-{name}"]["requests_per_s"]
+        result[f"{name}_share"] = round(share, 2)
+    return result
 
 
 def main() -> None:
@@ -298,8 +398,14 @@ def main() -> None:
                 results["drain-2"]["alerts_per_s"] / results["drain-1"]["alerts_per_s"], 2
             )
 
+    if want("ofrep"):
+        results["ofrep"] = ofrep(seconds, args.quick)
+
     print(table(results))
-    (BENCH / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    path = BENCH / "results.json"
+    merged = json.loads(path.read_text()) if path.exists() else {}
+    merged.update(results)
+    path.write_text(json.dumps(merged, indent=2) + "\n")
 
 
 def table(r: dict[str, Any]) -> str:
@@ -374,6 +480,30 @@ def table(r: dict[str, Any]) -> str:
             )
     if "scaling_ratio" in r:
         rows.append(("scaling 2 vs 1 replica", f"x{r['scaling_ratio']}", "", "", ""))
+    if "ofrep" in r:
+        o = r["ofrep"]
+        for name in ("single", "bulk"):
+            for side in ("limit", "autonomic"):
+                w = o[f"{side}-{name}"]
+                rows.append(
+                    (
+                        f"OFREP {name}, {'bare Litestar (limit)' if side == 'limit' else 'Autonomic'}",
+                        f"{w['requests_per_s']:.0f} evals/s",
+                        f"{w['p50_ms']:.2f}",
+                        f"{w['p99_ms']:.2f}",
+                        f"{100 * o[f'{name}_share']:.0f}% of limit" if side == "autonomic" else "",
+                    )
+                )
+        p = o["propagation"]
+        rows.append(
+            (
+                "flag change → OFREP client",
+                "",
+                f"{p['p50_ms']:.2f}",
+                f"{p['p99_ms']:.2f}",
+                f"{p['samples']} samples",
+            )
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(5)]
     return "\n".join("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)) for row in rows)
 

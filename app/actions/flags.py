@@ -119,6 +119,11 @@ class FlagStore:
         return set(names)
 
     @property
+    def index_key(self) -> str:
+        """The sorted set of flags with leases, by next expiry (flags.lua's `{ns}leases`)."""
+        return self.namespace + "leases"
+
+    @property
     def paused_key(self) -> str:
         """The key of the kill switch flag `autonomic.paused`."""
         return self.prefix + PAUSED_FLAG

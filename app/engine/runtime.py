@@ -14,7 +14,8 @@ import structlog
 from redis.asyncio import Redis
 
 from app import metrics
-from app.actions import outside
+from app.actions import flag_catalogue, outside
+from app.actions.flag_view import FlagView
 from app.actions.flags import FlagStore
 from app.connection import Clients, connect
 from app.engine.approvals import ApprovalStore
@@ -49,6 +50,7 @@ class Runtime:
     dispatcher: Dispatcher
     workers: WorkerPool
     scheduler: LeaderScheduler
+    flag_view: FlagView
     cost: CostExporter | None = None
     _closers: list[Any] = field(default_factory=list)
     _refresh: asyncio.Task[None] | None = None
@@ -98,8 +100,25 @@ class Runtime:
         scheduler = LeaderScheduler(
             redis, settings.redis_namespace, replica=workers.consumer, lock_ttl_s=settings.leader_ttl
         )
+        # What OFREP answers from: flag values in memory, fed by the changes channel.
+        flag_view = FlagView(
+            redis,
+            prefix=settings.flag_prefix,
+            index_key=flags.index_key,
+            tracked=flag_catalogue.declared_names(),
+        )
         return cls(
-            settings, clients, keys, registry, flags, executions, queue, dispatcher, workers, scheduler
+            settings,
+            clients,
+            keys,
+            registry,
+            flags,
+            executions,
+            queue,
+            dispatcher,
+            workers,
+            scheduler,
+            flag_view,
         )
 
     # -- jobs -----------------------------------------------------------------------------
@@ -197,6 +216,7 @@ class Runtime:
         """Connect the adapters, define the jobs, start the scheduler and the workers."""
         self.dispatcher.adapters = await outside.build(self.settings, self.clients.commands)
         self._define_jobs()
+        await self.flag_view.start()
         # Everything loaded so far (modules, playbooks, clients) lives as long as the process:
         # move it out of the collector's sight, so collections under load scan only new objects.
         gc.collect()
@@ -213,6 +233,7 @@ class Runtime:
             await self.scheduler.stop()
             if self._refresh is not None:
                 self._refresh.cancel()
+        await self.flag_view.stop()
         await self.dispatcher.adapters.close()
         for close in self._closers:
             with contextlib.suppress(Exception):

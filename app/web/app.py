@@ -19,11 +19,12 @@ from app import __version__, tracing
 from app.engine.runtime import Runtime
 from app.plugins.registry import Registry
 from app.settings import Settings
-from app.web import session
+from app.web import ofrep, session
 from app.web.api import ApiController
 from app.web.auth import Tokens
 from app.web.console import ConsoleController
 from app.web.health import healthz, metrics, readyz
+from app.web.ofrep_auth import FlagReaders
 from app.web.webhook import alertmanager_webhook
 
 log = structlog.get_logger(__name__)
@@ -47,6 +48,7 @@ def create_app(
     settings = settings or Settings()
     runtime = Runtime.build(settings, registry)
     tokens = Tokens.from_settings(settings, announce=announce_tokens)
+    flag_readers = FlagReaders.from_settings(settings, tokens)
     tracing.setup()
 
     @asynccontextmanager
@@ -66,7 +68,15 @@ def create_app(
             await runtime.stop(run_workers=run_workers)
 
     return Litestar(
-        route_handlers=[alertmanager_webhook, ApiController, ConsoleController, healthz, readyz, metrics],
+        route_handlers=[
+            alertmanager_webhook,
+            ApiController,
+            ConsoleController,
+            *ofrep.ROUTES,
+            healthz,
+            readyz,
+            metrics,
+        ],
         template_config=TemplateConfig(
             directory=Path(__file__).parent / "templates", engine=JinjaTemplateEngine
         ),
@@ -80,7 +90,15 @@ def create_app(
             exclude=[CSRF_EXCLUDE],
         ),
         lifespan=[lifespan],
-        state=State({"runtime": runtime, "tokens": tokens, "draining": False}),
+        state=State(
+            {
+                "runtime": runtime,
+                "tokens": tokens,
+                "flag_readers": flag_readers,
+                "ofrep_rendered": ofrep.Rendered(),
+                "draining": False,
+            }
+        ),
         logging_config=None,  # app.logs configures logging for the whole process
         openapi_config=OpenAPIConfig(
             title="Autonomic",

@@ -9,7 +9,17 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from app.flagclient.core import ClientState, Listener, Resolution, as_bool, as_float, as_int, as_str
+from autonomic_flags.contract import DEFAULT_PREFIX, changes_channel, value_key
+from autonomic_flags.core import (
+    ClientState,
+    Listener,
+    Resolution,
+    as_bool,
+    as_float,
+    as_int,
+    as_str,
+    check_url,
+)
 
 
 class AsyncFlagClient:
@@ -23,25 +33,29 @@ class AsyncFlagClient:
         self,
         client: aioredis.Redis,
         *,
-        prefix: str = "flags:",
+        prefix: str = DEFAULT_PREFIX,
         cache_ttl: float = 30.0,
         poll_interval: float = 1.0,
         retry_after: float = 1.0,
+        max_entries: int = 10_000,
         subscribe: bool = True,
         owns_client: bool = False,
     ) -> None:
         self.redis = client
         self.prefix = prefix
-        self.state = ClientState(cache_ttl=cache_ttl, poll_interval=poll_interval, retry_after=retry_after)
+        self.state = ClientState(
+            cache_ttl=cache_ttl, poll_interval=poll_interval, retry_after=retry_after, max_entries=max_entries
+        )
         self._owns = owns_client
         self._subscribe = subscribe
         self._task: asyncio.Task[None] | None = None
 
     @classmethod
     def from_url(
-        cls, url: str, *, prefix: str = "flags:", timeout: float = 0.25, **kwargs: Any
+        cls, url: str, *, prefix: str = DEFAULT_PREFIX, timeout: float = 0.25, **kwargs: Any
     ) -> AsyncFlagClient:
         """A client with its own connection pool; Redis calls time out after `timeout` seconds."""
+        check_url(url)
         client = aioredis.Redis.from_url(
             url, decode_responses=True, socket_timeout=timeout, socket_connect_timeout=timeout
         )
@@ -67,7 +81,7 @@ class AsyncFlagClient:
         if known is not None:
             return known
         try:
-            raw = await self.redis.get(self.prefix + name)
+            raw = await self.redis.get(value_key(self.prefix, name))
         except (RedisError, OSError) as exc:
             return self.state.fetch_failed(name, exc)
         return self.state.fetched(name, raw)
@@ -89,7 +103,7 @@ class AsyncFlagClient:
         return as_int(await self.get(name), default)
 
     async def _follow(self) -> None:
-        channel = self.prefix + "changes"
+        channel = changes_channel(self.prefix)
         delay = 0.1
         while True:
             pubsub = self.redis.pubsub()

@@ -9,7 +9,17 @@ from typing import Any
 import redis
 from redis.exceptions import RedisError
 
-from app.flagclient.core import ClientState, Listener, Resolution, as_bool, as_float, as_int, as_str
+from autonomic_flags.contract import DEFAULT_PREFIX, changes_channel, value_key
+from autonomic_flags.core import (
+    ClientState,
+    Listener,
+    Resolution,
+    as_bool,
+    as_float,
+    as_int,
+    as_str,
+    check_url,
+)
 
 
 class FlagClient:
@@ -23,16 +33,19 @@ class FlagClient:
         self,
         client: redis.Redis,
         *,
-        prefix: str = "flags:",
+        prefix: str = DEFAULT_PREFIX,
         cache_ttl: float = 30.0,
         poll_interval: float = 1.0,
         retry_after: float = 1.0,
+        max_entries: int = 10_000,
         subscribe: bool = True,
         owns_client: bool = False,
     ) -> None:
         self.redis = client
         self.prefix = prefix
-        self.state = ClientState(cache_ttl=cache_ttl, poll_interval=poll_interval, retry_after=retry_after)
+        self.state = ClientState(
+            cache_ttl=cache_ttl, poll_interval=poll_interval, retry_after=retry_after, max_entries=max_entries
+        )
         self._owns = owns_client
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -42,9 +55,10 @@ class FlagClient:
 
     @classmethod
     def from_url(
-        cls, url: str, *, prefix: str = "flags:", timeout: float = 0.25, **kwargs: Any
+        cls, url: str, *, prefix: str = DEFAULT_PREFIX, timeout: float = 0.25, **kwargs: Any
     ) -> FlagClient:
         """A client with its own connection pool; Redis calls time out after `timeout` seconds."""
+        check_url(url)
         client = redis.Redis.from_url(
             url, decode_responses=True, socket_timeout=timeout, socket_connect_timeout=timeout
         )
@@ -81,13 +95,13 @@ class FlagClient:
         if known is not None:
             return known
         try:
-            raw = self.redis.get(self.prefix + name)
+            raw = self.redis.get(value_key(self.prefix, name))
         except (RedisError, OSError) as exc:
             return self.state.fetch_failed(name, exc)
         return self.state.fetched(name, raw)
 
     def _follow(self) -> None:
-        channel = self.prefix + "changes"
+        channel = changes_channel(self.prefix)
         delay = 0.1
         while not self._stop.is_set():
             pubsub = self.redis.pubsub()  # type: ignore[no-untyped-call]

@@ -1,8 +1,8 @@
 """`AutonomicProvider`: an OpenFeature provider over `FlagClient`.
 
     from openfeature import api
-    from app.flagclient import FlagClient
-    from app.flagclient.openfeature import AutonomicProvider
+    from autonomic_flags import FlagClient
+    from autonomic_flags.openfeature import AutonomicProvider
 
     api.set_provider_and_wait(AutonomicProvider(FlagClient.from_url("redis://redis:6379/0")))
     tier = api.get_client().get_string_value("llm.model_tier", "standard")
@@ -27,8 +27,9 @@ from openfeature.exception import ErrorCode
 from openfeature.flag_evaluation import FlagResolutionDetails, FlagValueType, Reason
 from openfeature.provider import AbstractProvider, Metadata
 
-from app.flagclient.core import Resolution, parse_bool
-from app.flagclient.sync import FlagClient
+from autonomic_flags.contract import parse_bool
+from autonomic_flags.core import Resolution
+from autonomic_flags.sync import FlagClient
 
 T = TypeVar("T")
 _REASONS = {"redis": Reason.STATIC, "cache": Reason.CACHED, "stale": Reason.STALE}

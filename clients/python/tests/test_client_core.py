@@ -1,6 +1,7 @@
 import pytest
 
-from app.flagclient.core import as_bool, as_float, as_int, as_str, parse_message
+from autonomic_flags.contract import Change, parse_message
+from autonomic_flags.core import as_bool, as_float, as_int, as_str
 
 
 @pytest.mark.parametrize(
@@ -23,8 +24,8 @@ def test_conversions_fall_back_to_the_default(fn, value, default, expected) -> N
 
 
 def test_parse_message() -> None:
-    assert parse_message('{"flag": "a", "value": "1"}') == ("a", "1")
-    assert parse_message(b'{"flag": "a", "value": null}') == ("a", None)
+    assert parse_message('{"flag": "a", "value": "1"}') == Change("a", "1")
+    assert parse_message(b'{"flag": "a", "value": null, "reason": "r", "at": 5}') == Change("a", None, "r", 5)
     assert parse_message("{bad") is None
     assert parse_message('{"flag": 1}') is None
     assert parse_message('{"value": "x"}') is None

@@ -6,24 +6,26 @@ that bypass Autonomic); while it is down, for `poll_interval`, so the client
 falls back to polling with bounded staleness. After a Redis error the client
 does not touch Redis for `retry_after` seconds and serves the last known
 value (or the caller's default) — a flag read never raises into a request.
+The cache is an LRU bounded to `max_entries` names (default 10,000), so
+per-user flags such as `ratelimit.user.<id>` cannot grow it without limit.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-log = logging.getLogger("autonomic.flagclient")
+from autonomic_flags.contract import parse_bool, parse_message
+
+log = logging.getLogger("autonomic_flags")
 
 Source = Literal["cache", "redis", "stale", "missing"]
 Listener = Callable[[str, "str | None"], None]
-_TRUE = frozenset({"1", "true", "yes", "on"})
-_FALSE = frozenset({"0", "false", "no", "off"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,36 +38,19 @@ class Resolution:
     error: str | None = None
 
 
-def parse_bool(text: str) -> bool | None:
-    """`true/1/yes/on` → True, `false/0/no/off` → False, anything else → None."""
-    lowered = text.strip().lower()
-    if lowered in _TRUE:
-        return True
-    if lowered in _FALSE:
-        return False
-    return None
-
-
-def parse_message(data: str | bytes) -> tuple[str, str | None] | None:
-    """(flag, value) from a `{prefix}changes` message, None if malformed."""
-    try:
-        message = json.loads(data)
-        flag, value = message["flag"], message.get("value")
-    except (ValueError, KeyError, TypeError):
-        return None
-    if not isinstance(flag, str) or not (value is None or isinstance(value, str)):
-        return None
-    return flag, value
-
-
 class ClientState:
     """Cache + subscription liveness + failure back-off; thread-safe."""
 
-    def __init__(self, *, cache_ttl: float, poll_interval: float, retry_after: float) -> None:
+    def __init__(
+        self, *, cache_ttl: float, poll_interval: float, retry_after: float, max_entries: int = 10_000
+    ) -> None:
+        if max_entries < 1:
+            raise ValueError("max_entries must be at least 1")
         self.cache_ttl = cache_ttl
         self.poll_interval = poll_interval
         self.retry_after = retry_after
-        self._values: dict[str, tuple[str | None, float]] = {}
+        self.max_entries = max_entries
+        self._values: OrderedDict[str, tuple[str | None, float]] = OrderedDict()
         self._lock = threading.Lock()
         self._live = False
         self._failed_at: float | None = None
@@ -77,6 +62,8 @@ class ClientState:
         """(hit, value) for a value young enough to serve without asking Redis."""
         with self._lock:
             item = self._values.get(name)
+            if item is not None:
+                self._values.move_to_end(name)
             limit = self.cache_ttl if self._live else self.poll_interval
         if item is not None and time.monotonic() - item[1] < limit:
             return True, item[0]
@@ -91,6 +78,12 @@ class ClientState:
     def store(self, name: str, value: str | None) -> None:
         with self._lock:
             self._values[name] = (value, time.monotonic())
+            self._values.move_to_end(name)
+            while len(self._values) > self.max_entries:
+                self._values.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._values)
 
     # -- subscription ----------------------------------------------------------------------
 
@@ -115,13 +108,13 @@ class ClientState:
 
     def changed(self, data: str | bytes) -> None:
         """Apply one change message and tell the listeners."""
-        parsed = parse_message(data)
-        if parsed is None:
+        change = parse_message(data)
+        if change is None:
             return
-        self.store(*parsed)
+        self.store(change.flag, change.value)
         for listener in list(self._listeners):
             try:
-                listener(*parsed)
+                listener(change.flag, change.value)
             except Exception:
                 log.exception("flag change listener failed")
 
@@ -172,6 +165,16 @@ class ClientState:
         known, value = self.last_known(name)
         error = f"{type(exc).__name__}: {exc}" if exc else "redis unavailable"
         return Resolution(name, value, "stale", error) if known else Resolution(name, None, "missing", error)
+
+
+def check_url(url: str) -> None:
+    """Refuse `memory://`: that Redis lives inside the Autonomic process and no one else can reach it."""
+    if url.split("://", 1)[0].lower() == "memory":
+        raise ValueError(
+            "memory:// is the Redis embedded in the Autonomic process; an application cannot reach it. "
+            "Point Autonomic and the application at the same redis:// URL, or read flags over OFREP "
+            "(POST /ofrep/v1/evaluate/flags/{key}; see docs/flags.md)."
+        )
 
 
 def as_str(value: str | None, default: str) -> str:

@@ -1,4 +1,4 @@
-"""The application-side flag client and OpenFeature provider against real Redis."""
+"""The application-side flag client and its OpenFeature provider against a real Redis."""
 
 from __future__ import annotations
 
@@ -10,28 +10,21 @@ import time
 import pytest
 import redis
 import redis.asyncio as aioredis
+from conftest import REDIS_URL, PrivateRedis, publish_change, wait_for
 from openfeature import api
 from openfeature.event import EventDetails, ProviderEvent
 from openfeature.exception import ErrorCode
 from openfeature.flag_evaluation import Reason
 
-from app.actions.flags import FlagStore
-from app.flagclient import AsyncFlagClient, FlagClient
-from app.flagclient.openfeature import AutonomicProvider
-from tests.conftest import REDIS_URL
-from tests.support.procs import RedisServer, wait_for
+from autonomic_flags import AsyncFlagClient, FlagClient
+from autonomic_flags.openfeature import AutonomicProvider
 
 
-def lease(flag_prefix: str, ns: str, name: str, value: str) -> None:
-    """Set a flag the way Autonomic does, from synchronous test code."""
-
-    async def run() -> None:
-        client = aioredis.Redis.from_url(REDIS_URL, decode_responses=True)
-        store = FlagStore(client, prefix=flag_prefix, namespace=ns, grace_s=60)
-        await store.set(name, value, ttl_s=60, holder="alert:test")
-        await client.aclose()
-
-    asyncio.run(run())
+def lease(flag_prefix: str, name: str, value: str) -> None:
+    """Change a flag the way Autonomic does (the server's contract test proves it does)."""
+    client = redis.Redis.from_url(REDIS_URL, decode_responses=True)
+    publish_change(client, flag_prefix, name, value)
+    client.close()
 
 
 def test_importing_the_client_does_not_load_the_server() -> None:
@@ -39,9 +32,8 @@ def test_importing_the_client_does_not_load_the_server() -> None:
     import sys
 
     code = (
-        "import sys, app.flagclient, app.flagclient.openfeature;"
-        "bad = [m for m in sys.modules if m.split('.')[0] in ('litestar', 'uvicorn', 'app.web')"
-        " or m.startswith(('app.web', 'app.engine'))];"
+        "import sys, autonomic_flags, autonomic_flags.openfeature;"
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('app', 'litestar', 'uvicorn', 'kubernetes')];"
         "print(bad); sys.exit(1 if bad else 0)"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
@@ -62,25 +54,25 @@ def test_typed_getters(sync_redis: redis.Redis, flag_prefix: str) -> None:
         assert flags.get_int("llm.model_tier", 7) == 7  # mistyped → default
 
 
-def test_a_change_reaches_a_subscribed_client(flag_prefix: str, ns: str) -> None:
+def test_a_change_reaches_a_subscribed_client(flag_prefix: str) -> None:
     # A cache TTL of an hour: only the change message can explain a fresh value.
     with FlagClient.from_url(REDIS_URL, prefix=flag_prefix, cache_ttl=3600) as flags:
         wait_for(lambda: flags.live, what="subscription")
         assert flags.get_str("llm.model_tier", "standard") == "standard"  # now cached as absent
         seen: list[tuple[str, str | None]] = []
         flags.on_change(lambda name, value: seen.append((name, value)))
-        lease(flag_prefix, ns, "llm.model_tier", "economy")
+        lease(flag_prefix, "llm.model_tier", "economy")
         wait_for(lambda: flags.get_str("llm.model_tier", "standard") == "economy", timeout=10, what="change")
         assert flags.resolve("llm.model_tier").source == "cache"
         assert seen == [("llm.model_tier", "economy")]
 
 
 def test_redis_outage_serves_last_known_values_and_recovers(caplog: pytest.LogCaptureFixture) -> None:
-    private = RedisServer().start()
+    private = PrivateRedis().start()
     try:
         direct = redis.Redis.from_url(private.url, decode_responses=True)
         direct.set("flags:cache.mode", "aggressive")
-        caplog.set_level(logging.WARNING, logger="autonomic.flagclient")
+        caplog.set_level(logging.WARNING, logger="autonomic_flags")
         flags = FlagClient.from_url(private.url, cache_ttl=0.0, poll_interval=0.0, retry_after=0.05)
         wait_for(lambda: flags.live, what="subscription")
         assert flags.get_str("cache.mode", "normal") == "aggressive"
@@ -106,7 +98,8 @@ def test_redis_outage_serves_last_known_values_and_recovers(caplog: pytest.LogCa
         private.stop()
 
 
-async def test_async_client(aredis: aioredis.Redis, flag_prefix: str, ns: str) -> None:
+async def test_async_client(flag_prefix: str) -> None:
+    aredis = aioredis.Redis.from_url(REDIS_URL, decode_responses=True)
     await aredis.set(flag_prefix + "ratelimit.factor", "0.25")
     async with AsyncFlagClient.from_url(REDIS_URL, prefix=flag_prefix, cache_ttl=3600) as flags:
         assert await flags.get_float("ratelimit.factor", 1.0) == 0.25
@@ -115,11 +108,11 @@ async def test_async_client(aredis: aioredis.Redis, flag_prefix: str, ns: str) -
         while not flags.live:
             assert time.monotonic() < deadline, "subscription never became live"
             await asyncio.sleep(0.01)
-        store = FlagStore(aredis, prefix=flag_prefix, namespace=ns, grace_s=60)
-        await store.set("ratelimit.factor", "0.1", ttl_s=60, holder="alert:y")
+        await asyncio.to_thread(lease, flag_prefix, "ratelimit.factor", "0.1")
         while await flags.get_float("ratelimit.factor", 1.0) != 0.1:
             assert time.monotonic() < deadline, "change never arrived"
             await asyncio.sleep(0.01)
+    await aredis.aclose()
 
 
 @pytest.fixture
@@ -169,9 +162,7 @@ def test_openfeature_missing_and_mistyped(
     assert client.get_integer_value("words", 7) == 7
 
 
-def test_openfeature_emits_configuration_changed(
-    provider: AutonomicProvider, flag_prefix: str, ns: str
-) -> None:
+def test_openfeature_emits_configuration_changed(provider: AutonomicProvider, flag_prefix: str) -> None:
     wait_for(lambda: provider.client.live, what="subscription")
     changed: list[list[str]] = []
     got = threading.Event()
@@ -182,8 +173,33 @@ def test_openfeature_emits_configuration_changed(
 
     api.add_handler(ProviderEvent.PROVIDER_CONFIGURATION_CHANGED, handler)
     try:
-        lease(flag_prefix, ns, "cache.mode", "aggressive")
+        lease(flag_prefix, "cache.mode", "aggressive")
         assert got.wait(10), "no configuration-changed event"
         assert changed[0] == ["cache.mode"]
     finally:
         api.remove_handler(ProviderEvent.PROVIDER_CONFIGURATION_CHANGED, handler)
+
+
+def test_the_cache_is_a_bounded_lru(sync_redis: redis.Redis, flag_prefix: str) -> None:
+    sync_redis.set(flag_prefix + "ratelimit.user.keep", "0.1")
+    with FlagClient.from_url(REDIS_URL, prefix=flag_prefix, max_entries=50, subscribe=False) as flags:
+        assert flags.get_float("ratelimit.user.keep", 1.0) == 0.1
+        for i in range(500):  # one entry per user id, as a per-user rate limit reads them
+            flags.get_float(f"ratelimit.user.u{i}", 1.0)
+            flags.get_float("ratelimit.user.keep", 1.0)  # recently used: stays
+        assert len(flags.state) == 50
+        assert flags.resolve("ratelimit.user.keep").source == "cache"
+        assert flags.resolve("ratelimit.user.u0").source == "redis"  # evicted long ago, read again
+
+
+def test_the_default_cache_bound_is_ten_thousand() -> None:
+    flags = FlagClient.from_url(REDIS_URL, subscribe=False)
+    assert flags.state.max_entries == 10_000
+    flags.close()
+
+
+def test_memory_url_is_refused_with_a_pointer_to_ofrep() -> None:
+    with pytest.raises(ValueError, match="OFREP"):
+        FlagClient.from_url("memory://")
+    with pytest.raises(ValueError, match="OFREP"):
+        AsyncFlagClient.from_url("memory://")

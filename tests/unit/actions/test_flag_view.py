@@ -1,0 +1,56 @@
+"""FlagView's ordering rule: a Redis read that raced a newer change message must not win."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from app.actions.flag_view import FlagView
+
+
+class SlowPipeline:
+    """Answers a GET + HGETALL pipeline with a state read before `release` is set."""
+
+    def __init__(self, release: asyncio.Event, reply: list[Any]) -> None:
+        self.release, self.reply = release, reply
+
+    def get(self, key: str) -> None:
+        pass
+
+    def hgetall(self, key: str) -> None:
+        pass
+
+    async def execute(self) -> list[Any]:
+        await self.release.wait()
+        return self.reply
+
+
+class SlowRedis:
+    def __init__(self, reply: list[Any]) -> None:
+        self.release = asyncio.Event()
+        self.reply = reply
+
+    def pipeline(self, transaction: bool = False) -> SlowPipeline:
+        return SlowPipeline(self.release, self.reply)
+
+
+async def test_a_read_older_than_a_change_message_is_discarded() -> None:
+    redis = SlowRedis(["standard", {}])  # what Redis held when the read ran
+    view = FlagView(redis, prefix="flags:", index_key="ns:leases")  # type: ignore[arg-type]
+    reading = asyncio.create_task(view.get("llm.model_tier"))
+    await asyncio.sleep(0)
+    message = {"flag": "llm.model_tier", "value": "economy", "reason": "set by alert:a", "at": 1}
+    view.changed(json.dumps(message))  # arrives while the read is in flight
+    redis.release.set()
+    entry = await reading
+    assert entry is not None and entry.value == "economy"
+    assert (entry.holders, entry.holder) == (1, "alert:a")
+    assert view.lookup("llm.model_tier")[1] == entry
+
+
+async def test_malformed_messages_are_ignored() -> None:
+    view = FlagView(SlowRedis([]), prefix="flags:", index_key="ns:leases")  # type: ignore[arg-type]
+    for data in ("{", '{"flag": 1}', '{"value": "x"}', '{"flag": "a", "value": 3}'):
+        view.changed(data)
+    assert view.active() == [] and view.version == 0
