@@ -72,3 +72,18 @@ class Keys:
     def resolved(self, fingerprint: str, starts_at: str) -> str:
         """Tombstone: this alert episode has resolved, so late firing work takes no lease."""
         return f"{self.ns}resolved:{fingerprint}:{starts_at}"
+
+    @property
+    def leases(self) -> str:
+        """Sorted set of flags with leases by next expiry (written by flags.lua)."""
+        return f"{self.ns}leases"
+
+    @property
+    def flag_changes(self) -> str:
+        """Hash `{flag}|{reason}` -> count of effective-value changes (written by flags.lua)."""
+        return f"{self.ns}flag-changes"
+
+    @property
+    def job_successes(self) -> str:
+        """Hash job id -> time of its last successful run."""
+        return f"{self.ns}job-successes"

@@ -15,6 +15,7 @@ from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_v
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from app.durations import parse_duration
+from app.jobs.cost_sources import parse_columns
 
 Seconds = Annotated[float, BeforeValidator(parse_duration)]
 CommaList = Annotated[list[str], NoDecode]
@@ -127,7 +128,8 @@ class Settings(BaseSettings):
     cost_redis_url: str | None = None
     cost_key_prefix: str = ""
     cost_top_users: int = Field(50, ge=1, le=10_000)
-    cost_table: str = "cost_tracking"
+    cost_table: str = "requests"
+    cost_columns: str = ""  # name=column overrides for the SQL source, see docs/jobs.md
 
     execution_retention: Seconds = 7 * 86400.0
     dead_letter_retention: Seconds = 14 * 86400.0
@@ -165,6 +167,12 @@ class Settings(BaseSettings):
     def _split_commas(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("cost_columns")
+    @classmethod
+    def _cost_columns(cls, value: str) -> str:
+        parse_columns(value)  # raises with a one-line message naming the bad entry
         return value
 
     @field_validator("slack_base_url")

@@ -1,7 +1,8 @@
 -- Flag leases, applied atomically. ARGV[1] = op, ARGV[2] = flag prefix,
 -- ARGV[3] = service namespace, ARGV[4] = lease grace (ms), ARGV[5] = now (ms, 0 = server time).
 -- Keys: {prefix}{name} (value), {prefix}{name}:leases (hash holder -> lease JSON,
--- plus "~baseline"), {ns}leases (zset name -> next expiry), {ns}holder:{holder} (set of names).
+-- plus "~baseline"), {ns}leases (zset name -> next expiry), {ns}holder:{holder} (set of names),
+-- {ns}flag-changes (hash "name|reason" -> count of value changes, for /metrics).
 local op, P, NS, GRACE = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 local now = tonumber(ARGV[5])
 if now == 0 then
@@ -9,6 +10,7 @@ if now == 0 then
   now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 local IDX = NS .. 'leases'
+local CHANGES = NS .. 'flag-changes'
 local BASE = '~baseline'
 
 local function holder_key(h) return NS .. 'holder:' .. h end
@@ -41,7 +43,8 @@ local function scan(name)
 end
 
 -- Make the value key reflect the leases; restore the baseline when none is left.
-local function settle(name, reason)
+-- `kind` is the bounded reason counted for metrics (set, released, reverted, expired).
+local function settle(name, reason, kind)
   local vkey, lkey = P .. name, P .. name .. ':leases'
   local count, best, max_exp, min_exp, baseline = scan(name)
   local old = redis.call('GET', vkey)
@@ -67,6 +70,7 @@ local function settle(name, reason)
   if old ~= new then
     local msg = {flag = name, value = new or cjson.null, reason = reason, at = now}
     redis.call('PUBLISH', P .. 'changes', cjson.encode(msg))
+    redis.call('HINCRBY', CHANGES, name .. '|' .. kind, 1)
   end
   return new, count
 end
@@ -93,14 +97,14 @@ if op == 'set' then
   redis.call('HSET', lkey, holder, cjson.encode({v = value, exp = exp, at = now}))
   redis.call('SADD', holder_key(holder), name)
   extend(holder_key(holder), exp + GRACE)
-  local new = settle(name, 'set by ' .. holder)
+  local new = settle(name, 'set by ' .. holder, 'set')
   return {'ok', new, tostring(exp)}
 elseif op == 'release' then
   -- ARGV[6] name, [7] holder
   local name, holder = ARGV[6], ARGV[7]
   local removed = redis.call('HDEL', P .. name .. ':leases', holder)
   redis.call('SREM', holder_key(holder), name)
-  local new, count = settle(name, 'released by ' .. holder)
+  local new, count = settle(name, 'released by ' .. holder, 'released')
   return {removed == 1 and 'ok' or 'none', new or false, tostring(count)}
 elseif op == 'release_holder' then
   -- ARGV[6] holder; returns name, value pairs
@@ -108,7 +112,7 @@ elseif op == 'release_holder' then
   local out = {}
   for _, name in ipairs(redis.call('SMEMBERS', holder_key(holder))) do
     if redis.call('HDEL', P .. name .. ':leases', holder) == 1 then
-      local new = settle(name, 'released by ' .. holder)
+      local new = settle(name, 'released by ' .. holder, 'released')
       table.insert(out, name)
       table.insert(out, new or false)
     end
@@ -127,13 +131,13 @@ elseif op == 'revert' then
       ended = ended + 1
     end
   end
-  local new = settle(name, 'reverted by ' .. ARGV[7])
+  local new = settle(name, 'reverted by ' .. ARGV[7], 'reverted')
   return {tostring(ended), new or false}
 elseif op == 'sweep' then
   -- end every lease whose expiry has passed; returns name, value pairs
   local out = {}
   for _, name in ipairs(redis.call('ZRANGEBYSCORE', IDX, '-inf', now)) do
-    local new = settle(name, 'lease expired')
+    local new = settle(name, 'lease expired', 'expired')
     table.insert(out, name)
     table.insert(out, new or false)
   end

@@ -343,9 +343,15 @@ class Dispatcher:
 
     async def _finish(self, execution: Execution, status: str) -> Execution:
         execution.status = status  # type: ignore[assignment]
-        execution.finished_at = time.time()
+        execution.finished_at = finished = time.time()
         await self.executions.finish(execution)
-        metrics.EXECUTIONS.labels(execution.playbook, status).inc()
+        # A dry run that went through is its own outcome on dashboards: it changed nothing.
+        outcome = "dry_run" if status == "succeeded" and execution.dry_run else status
+        metrics.EXECUTIONS.labels(execution.playbook, outcome).inc()
+        if execution.started_at:
+            metrics.EXECUTION_DURATION.labels(execution.playbook, outcome).observe(
+                max(0.0, finished - execution.started_at)
+            )
         if _stdlib_log.isEnabledFor(logging.INFO):  # skip building the event on the hot path
             log.info(
                 "execution finished",

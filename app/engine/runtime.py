@@ -24,9 +24,11 @@ from app.engine.executions import ExecutionStore
 from app.engine.followups import FollowUps
 from app.engine.queue import AlertQueue
 from app.engine.scheduler import JobDef, LeaderScheduler, parse_trigger
+from app.engine.state_metrics import StateMetrics
 from app.engine.workers import WorkerPool
 from app.jobs import lifecycle, sweeper
-from app.jobs.cost_exporter import CostExporter, PostgresCostSource, RedisCostSource, Source
+from app.jobs.cost_exporter import CostExporter
+from app.jobs.cost_sources import RedisCostSource, Source, SqlCostSource
 from app.keys import Keys
 from app.plugins import loader
 from app.plugins.registry import Registry
@@ -52,6 +54,7 @@ class Runtime:
     scheduler: LeaderScheduler
     flag_view: FlagView
     cost: CostExporter | None = None
+    state: StateMetrics | None = None
     _closers: list[Any] = field(default_factory=list)
     _refresh: asyncio.Task[None] | None = None
 
@@ -107,6 +110,8 @@ class Runtime:
             index_key=flags.index_key,
             tracked=flag_catalogue.declared_names(),
         )
+        state = StateMetrics(redis, keys, paused_key=flags.paused_key, queue_depth=queue.depth)
+        metrics.STATE.source = state
         return cls(
             settings,
             clients,
@@ -119,6 +124,7 @@ class Runtime:
             workers,
             scheduler,
             flag_view,
+            state=state,
         )
 
     # -- jobs -----------------------------------------------------------------------------
@@ -132,7 +138,7 @@ class Runtime:
                 self._closers.append(redis.aclose)
             return RedisCostSource(redis, self.settings.cost_key_prefix)
         if source.startswith("postgresql"):
-            pg = PostgresCostSource(source, self.settings.cost_table)
+            pg = SqlCostSource(source, self.settings.cost_table, self.settings.cost_columns)
             self._closers.append(pg.close)
             return pg
         raise ValueError(

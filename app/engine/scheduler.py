@@ -15,7 +15,7 @@ import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -28,7 +28,9 @@ from redis.asyncio import Redis
 from redis.asyncio.lock import Lock
 from redis.exceptions import LockError, RedisError
 
+from app import metrics
 from app.durations import parse_duration
+from app.keys import Keys
 
 log = structlog.get_logger(__name__)
 JobFn = Callable[[], Awaitable[dict[str, Any]]]
@@ -44,6 +46,16 @@ def parse_trigger(spec: str) -> BaseTrigger | None:
     if kind == "cron":
         return CronTrigger.from_crontab(value, timezone=UTC)
     raise ValueError(f"invalid job schedule {spec!r}: use interval:30s, cron:'*/5 * * * *' or off")
+
+
+def period_s(trigger: BaseTrigger) -> float | None:
+    """Expected seconds between two runs: the interval, or the gap between a cron's next two fires."""
+    if isinstance(trigger, IntervalTrigger):
+        return float(trigger.interval.total_seconds())
+    now = datetime.now(UTC)
+    first = trigger.get_next_fire_time(None, now)
+    second = trigger.get_next_fire_time(first, first + timedelta(seconds=1)) if first else None
+    return (second - first).total_seconds() if first and second else None
 
 
 class JobRun(msgspec.Struct):
@@ -92,6 +104,9 @@ class LeaderScheduler:
         """Define a job (on every replica); it runs only while this replica leads."""
         self.jobs[job.id] = job
         if job.trigger is not None:
+            period = period_s(job.trigger)
+            if period is not None:
+                metrics.JOB_INTERVAL.labels(job.id).set(period)
             self.scheduler.add_job(
                 self.run, job.trigger, args=[job.id], id=job.id, name=job.id, replace_existing=True
             )
@@ -113,6 +128,7 @@ class LeaderScheduler:
                 await self._lock.release()
                 await self.redis.delete(f"{self.ns}leader:name")
             self.leading = False
+            metrics.SCHEDULER_LEADER.set(0)
 
     async def _elect(self) -> None:
         interval = self.lock_ttl_s / 3
@@ -123,6 +139,7 @@ class LeaderScheduler:
                 elif await self._lock.acquire(blocking=False):
                     await self.redis.set(f"{self.ns}leader:name", self.replica, ex=int(self.lock_ttl_s) + 1)
                     self.leading = True
+                    metrics.SCHEDULER_LEADER.set(1)
                     self.scheduler.resume()
                     log.info("scheduler leadership acquired", replica=self.replica)
                 if self.leading:
@@ -130,6 +147,7 @@ class LeaderScheduler:
             except (LockError, RedisError, OSError) as exc:
                 if self.leading:
                     self.leading = False
+                    metrics.SCHEDULER_LEADER.set(0)
                     self.scheduler.pause()
                     log.warning("scheduler leadership lost", replica=self.replica, error=str(exc))
             await asyncio.sleep(interval)
@@ -163,8 +181,11 @@ class LeaderScheduler:
             )
         finally:
             self._running.discard(job_id)
+        metrics.JOB_RUNS.labels(job_id, "succeeded" if run.ok else "failed").inc()
         data = msgspec.json.encode(run)
         pipe = self.redis.pipeline(transaction=False)
+        if run.ok:
+            pipe.hset(Keys(self.ns).job_successes, job_id, str(run.started_at + run.duration_ms / 1000))
         pipe.set(f"{self.ns}job:{job_id}:last", data)
         pipe.lpush(f"{self.ns}job:{job_id}:runs", data)
         pipe.ltrim(f"{self.ns}job:{job_id}:runs", 0, 99)

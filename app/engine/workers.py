@@ -2,7 +2,7 @@
 
 One reader fetches new entries; a maintenance loop reclaims entries a dead
 consumer left idle (XAUTOCLAIM), keeps this consumer's in-flight entries
-fresh, trims acknowledged entries and refreshes the queue metrics. An entry
+fresh and trims acknowledged entries (queue metrics are read at scrape time). An entry
 is acknowledged only after its executions are recorded; a failed execution
 copies the entry to the dead-letter stream; an entry delivered more than
 `max_deliveries` times is dead-lettered unprocessed. On shutdown, work still
@@ -191,10 +191,6 @@ class WorkerPool:
                 await self.dispatcher.followups.release_due()
                 await self.dispatcher.approvals.expire_due()
                 await self.queue.trim_acknowledged()
-                depth = await self.queue.depth()
-                metrics.QUEUE_DEPTH.labels("lag").set(depth.lag)
-                metrics.QUEUE_DEPTH.labels("pending").set(depth.pending)
-                metrics.QUEUE_LAG.set(depth.oldest_age_s)
                 self._redis_ok()
             except (RedisError, OSError) as exc:
                 self._redis_error(exc)

@@ -1,9 +1,7 @@
 """The cost exporter: LLM spend from the application's cost tracker → Prometheus gauges.
 
-Sources: the tracker's Redis aggregates (`cost:daily:{date}:user:{id}`,
-`cost:daily:{date}:model:{model}`, `cost:hourly:{YYYY-MM-DD-HH}`,
-`tokens:daily:{date}:user:{id}`, read with SCAN, never KEYS) or a PostgreSQL
-`cost_tracking` table. The leader computes a snapshot and stores it in Redis;
+Sources (app/jobs/cost_sources.py): the tracker's Redis keys or a SQL table of
+requests. The leader computes a snapshot and stores it in Redis;
 every replica serves the last snapshot on /metrics, so scrapes of any replica
 agree. User label cardinality is bounded: the top K users by spend keep their
 own series, the rest are summed as `user_id="_other"`.
@@ -15,18 +13,21 @@ import heapq
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 import msgspec
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from redis.asyncio import Redis
 
+from app.jobs.cost_sources import ALL_MODELS, Reading, Source
+
 OTHER = "_other"
 
 
 class Snapshot(msgspec.Struct):
-    """Spend figures at one moment (UTC day and hour)."""
+    """Spend figures at one moment (UTC day and hour). Fields added later have defaults, so a
+    replica can read a snapshot written by an older leader during a rolling upgrade."""
 
     computed_at: float
     day: str
@@ -36,14 +37,9 @@ class Snapshot(msgspec.Struct):
     hourly: float
     tokens_by_user: dict[str, float]
     users_total: int = 0
-
-
-class Source(Protocol):
-    """Where spend comes from."""
-
-    async def read(self, now: datetime) -> tuple[dict[str, float], dict[str, float], float, dict[str, float]]:
-        """(daily cost by user, daily cost by model, cost this hour, daily tokens by user)."""
-        ...
+    daily_by_user_model: dict[str, dict[str, float]] = {}
+    hourly_requests: dict[str, dict[str, float]] = {}  # model → cache_hit → count
+    avg_latency_s: dict[str, float] = {}
 
 
 def cap(values: dict[str, float], top: int) -> dict[str, float]:
@@ -53,86 +49,22 @@ def cap(values: dict[str, float], top: int) -> dict[str, float]:
     return keep
 
 
-class RedisCostSource:
-    """The cost tracker's aggregates in Redis."""
-
-    def __init__(self, redis: Redis, prefix: str = "", batch: int = 1000) -> None:
-        self.redis = redis
-        self.prefix = prefix
-        self.batch = batch
-
-    async def _scan(self, pattern: str, marker: str) -> dict[str, float]:
-        """{suffix after `marker`: value} for every key matching `pattern`."""
-        out: dict[str, float] = {}
-        keys: list[str] = []
-
-        async def flush() -> None:
-            values = await self.redis.mget(keys)
-            for key, value in zip(keys, values, strict=True):
-                if value is None:
-                    continue
-                try:
-                    out[key.split(marker, 1)[1]] = out.get(key.split(marker, 1)[1], 0.0) + float(value)
-                except ValueError:
-                    continue  # not a number: not ours to export
-            keys.clear()
-
-        async for key in self.redis.scan_iter(match=pattern, count=self.batch):
-            keys.append(key)
-            if len(keys) >= self.batch:
-                await flush()
-        if keys:
-            await flush()
-        return out
-
-    async def read(self, now: datetime) -> tuple[dict[str, float], dict[str, float], float, dict[str, float]]:
-        day, hour = now.strftime("%Y-%m-%d"), now.strftime("%Y-%m-%d-%H")
-        p = self.prefix
-        users = await self._scan(f"{p}cost:daily:{day}:user:*", ":user:")
-        models = await self._scan(f"{p}cost:daily:{day}:model:*", ":model:")
-        tokens = await self._scan(f"{p}tokens:daily:{day}:user:*", ":user:")
-        raw = await self.redis.get(f"{p}cost:hourly:{hour}")
-        try:
-            hourly = float(raw) if raw is not None else 0.0
-        except ValueError:
-            hourly = 0.0
-        return users, models, hourly, tokens
-
-
-class PostgresCostSource:
-    """A `cost_tracking` table (timestamp, request_id, user_id, model, provider, input_tokens,
-    output_tokens, cost_usd, user_tier), through SQLAlchemy's async engine."""
-
-    def __init__(self, url: str, table: str = "cost_tracking") -> None:
-        from sqlalchemy import text
-        from sqlalchemy.ext.asyncio import create_async_engine
-
-        if not table.replace("_", "").isalnum():
-            raise ValueError(f"invalid table name {table!r}")
-        self.engine = create_async_engine(url, pool_pre_ping=True, pool_size=2, max_overflow=0)
-        # The table name is validated above; values are bound parameters.
-        by_user = f"SELECT user_id, SUM(cost_usd), SUM(input_tokens + output_tokens) FROM {table}"  # noqa: S608
-        by_model = f"SELECT model, SUM(cost_usd) FROM {table}"  # noqa: S608
-        hourly = f"SELECT COALESCE(SUM(cost_usd), 0) FROM {table}"  # noqa: S608
-        self._by_user = text(by_user + " WHERE timestamp >= :day GROUP BY user_id")
-        self._by_model = text(by_model + " WHERE timestamp >= :day GROUP BY model")
-        self._hourly = text(hourly + " WHERE timestamp >= :hour")
-
-    async def read(self, now: datetime) -> tuple[dict[str, float], dict[str, float], float, dict[str, float]]:
-        day = now.replace(hour=0, minute=0, second=0, microsecond=0)
-        hour = now.replace(minute=0, second=0, microsecond=0)
-        users: dict[str, float] = {}
-        tokens: dict[str, float] = {}
-        async with self.engine.connect() as conn:
-            for user_id, cost, count in await conn.execute(self._by_user, {"day": day}):
-                users[str(user_id)] = float(cost or 0)
-                tokens[str(user_id)] = float(count or 0)
-            models = {str(m): float(c or 0) for m, c in await conn.execute(self._by_model, {"day": day})}
-            hourly = (await conn.execute(self._hourly, {"hour": hour})).scalar_one()
-        return users, models, float(hourly), tokens
-
-    async def close(self) -> None:
-        await self.engine.dispose()
+def cap_by_user(reading: Reading, top: int) -> dict[str, dict[str, float]]:
+    """Spend by user and model for the `top` spenders; everyone else summed per model as `_other`."""
+    split = dict(reading.by_user_model)
+    if not split:  # the tracker keeps totals per user only
+        split = {(user, ALL_MODELS): value for user, value in reading.by_user.items()}
+    totals: dict[str, float] = {}
+    for (user, _), value in split.items():
+        totals[user] = totals.get(user, 0.0) + value
+    keep = set(cap(totals, top)) - {OTHER}
+    out: dict[str, dict[str, float]] = {OTHER: {}}
+    for (user, model), value in split.items():
+        row = out.setdefault(user if user in keep else OTHER, {})
+        row[model] = row.get(model, 0.0) + value
+    if not out[OTHER]:
+        out[OTHER] = {ALL_MODELS: 0.0}
+    return out
 
 
 class CostExporter:
@@ -148,24 +80,35 @@ class CostExporter:
     async def compute(self, now: datetime | None = None) -> dict[str, Any]:
         """Read the source, cap cardinality, store the snapshot; return a summary."""
         now = now or datetime.now(UTC)
-        users, models, hourly, tokens = await self.source.read(now)
+        reading = await self.source.read(now)
+        users = dict(reading.by_user)
+        if not users:  # per-user totals derived from the split when only it exists
+            for (user, _), value in reading.by_user_model.items():
+                users[user] = users.get(user, 0.0) + value
+        requests: dict[str, dict[str, float]] = {}
+        for (model, hit), count in reading.requests.items():
+            requests.setdefault(model, {})[hit] = count
         snapshot = Snapshot(
             computed_at=time.time(),
             day=now.strftime("%Y-%m-%d"),
             hour=now.strftime("%Y-%m-%d-%H"),
             daily_by_user=cap(users, self.top_users),
-            daily_by_model=models,
-            hourly=hourly,
-            tokens_by_user=cap(tokens, self.top_users),
+            daily_by_model=reading.by_model,
+            hourly=reading.hourly,
+            tokens_by_user=cap(reading.tokens_by_user, self.top_users),
             users_total=len(users),
+            daily_by_user_model=cap_by_user(reading, self.top_users),
+            hourly_requests=requests,
+            avg_latency_s=reading.latency_s,
         )
         await self.redis.set(self.snapshot_key, msgspec.json.encode(snapshot))
         self.latest = snapshot
         return {
             "users": len(users),
-            "models": len(models),
+            "models": len(reading.by_model),
             "daily_total_usd": round(sum(users.values()), 6),
-            "hourly_usd": round(hourly, 6),
+            "hourly_usd": round(reading.hourly, 6),
+            "hourly_requests": sum(reading.requests.values()),
         }
 
     async def refresh(self) -> None:
@@ -186,10 +129,17 @@ class SnapshotCollector(Collector):
         if snap is None:
             return
         users = GaugeMetricFamily(
-            "ai_daily_cost_usd", "LLM spend today (UTC) by user; the rest as _other.", labels=["user_id"]
+            "ai_daily_cost_usd",
+            "LLM spend today (UTC) by user and model; users beyond the top K summed as _other.",
+            labels=["user_id", "model"],
         )
-        for user, value in snap.daily_by_user.items():
-            users.add_metric([user], value)
+        if snap.daily_by_user_model:
+            for user, by_model in snap.daily_by_user_model.items():
+                for model, value in by_model.items():
+                    users.add_metric([user, model], value)
+        else:  # a snapshot from before the split: totals per user
+            for user, value in snap.daily_by_user.items():
+                users.add_metric([user, ALL_MODELS], value)
         yield users
         models = GaugeMetricFamily(
             "ai_daily_cost_by_model_usd", "LLM spend today (UTC) by model.", labels=["model"]
@@ -206,6 +156,23 @@ class SnapshotCollector(Collector):
         for user, value in snap.tokens_by_user.items():
             tokens.add_metric([user], value)
         yield tokens
+        requests = GaugeMetricFamily(
+            "ai_hourly_requests",
+            "LLM requests in the current hour (UTC) by model and cache hit (true, false, unknown).",
+            labels=["model", "cache_hit"],
+        )
+        for model, by_hit in snap.hourly_requests.items():
+            for hit, count in by_hit.items():
+                requests.add_metric([model, hit], count)
+        yield requests
+        latency = GaugeMetricFamily(
+            "ai_avg_response_time_seconds",
+            "Mean LLM response time in the current hour (UTC) by model.",
+            labels=["model"],
+        )
+        for model, seconds in snap.avg_latency_s.items():
+            latency.add_metric([model], seconds)
+        yield latency
         yield GaugeMetricFamily(
             "ai_cost_snapshot_timestamp_seconds",
             "When the cost snapshot was computed.",

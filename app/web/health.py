@@ -9,6 +9,7 @@ from litestar import Request, Response, get
 from litestar.exceptions import ServiceUnavailableException
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
+from app import metrics as autonomic_metrics
 from app.web.operations import runtime_of
 
 
@@ -33,7 +34,15 @@ async def readyz(request: Request[Any, Any, Any]) -> dict[str, Any]:
     return {"status": "ready", "playbooks": len(runtime.registry)}
 
 
-@get("/metrics", summary="Prometheus metrics", include_in_schema=False, sync_to_thread=False)
-def metrics() -> Response[bytes]:
-    """The process's metrics in the Prometheus text format."""
+@get("/metrics", summary="Prometheus metrics", include_in_schema=False)
+async def metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """The process's metrics in the Prometheus text format, with the shared state read from Redis
+    now (so every replica answers the same; stale figures are flagged, never an error)."""
+    runtime = runtime_of(request)
+    if runtime.state is not None:
+        try:
+            await asyncio.wait_for(runtime.state.refresh(), runtime.settings.redis_timeout)
+        except TimeoutError:
+            runtime.state.state.ok = False
+        autonomic_metrics.PAUSED.set(1 if runtime.state.state.paused else 0)
     return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)

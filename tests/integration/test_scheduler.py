@@ -173,12 +173,19 @@ def test_postgresql_source(start_service: Callable[..., Service], pg_table: str)
         **FAST_JOBS,
         AUTONOMIC_COST_SOURCE=PG_URL,
         AUTONOMIC_COST_TABLE=pg_table,
+        # The older `cost_tracking` layout, mapped onto the exporter's columns.
+        AUTONOMIC_COST_COLUMNS="created_at=timestamp,input_tokens=input_tokens,output_tokens=output_tokens,"
+        "latency_ms=,cache_hit=",
         AUTONOMIC_JOB_LEASE_SWEEPER="off",
     )
     response = httpx.post(f"{svc.url}/api/jobs/cost_exporter/run", headers=OPERATOR)
     assert response.json()["ok"] is True, response.text
     text = httpx.get(f"{svc.url}/metrics").text
-    assert metric_values(text, "ai_daily_cost_usd") == {"alice": 0.75, "bob": 2.0, "_other": 0.0}
+    by_user: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples if family.name == "ai_daily_cost_usd" else []:
+            by_user[sample.labels["user_id"]] = by_user.get(sample.labels["user_id"], 0.0) + sample.value
+    assert by_user == {"alice": 0.75, "bob": 2.0, "_other": 0.0}
     assert metric_values(text, "ai_daily_cost_by_model_usd") == {"gpt-4o": 2.5, "gpt-4o-mini": 0.25}
     assert metric_values(text, "ai_daily_tokens") == {"alice": 165, "bob": 1500, "_other": 0}
     assert metric_values(text, "ai_hourly_cost_usd")[""] in (2.75, 0.0)  # 0 only across an hour boundary
