@@ -35,14 +35,20 @@ def test_tools_are_installed(tool: str) -> None:
 def test_rules_check_and_unit_tests() -> None:
     checked = run("promtool", "check", "rules", "alert-rules.yml", cwd=FILES)
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    assert "SUCCESS: 12 rules found" in checked.stdout
+    assert "SUCCESS: 22 rules found" in checked.stdout
     tested = run("promtool", "test", "rules", "alert-rules.test.yml", cwd=FILES)
     assert tested.returncode == 0, tested.stdout + tested.stderr
 
 
 def test_every_builtin_playbook_has_an_alert_rule() -> None:
     rules = yaml.safe_load((FILES / "alert-rules.yml").read_text())
-    alerts = {rule["alert"] for group in rules["groups"] for rule in group["rules"]}
+    # autonomic.rules watches Autonomic itself and goes to people, not to playbooks.
+    alerts = {
+        rule["alert"]
+        for group in rules["groups"]
+        if group["name"] != "autonomic.rules"
+        for rule in group["rules"]
+    }
     from app.plugins import loader
     from app.settings import builtin_playbook_dir
 

@@ -7,6 +7,7 @@ so a test can check that an effect happened exactly once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 
 import redis.asyncio as aioredis
@@ -116,3 +117,15 @@ async def crash_page(alert: Alert, ctx: Context) -> None:
 @playbook(match='alertname="StormTest"')
 async def storm(alert: Alert, ctx: Context) -> None:
     """Nothing to do: the storm test counts executions."""
+
+
+@playbook(match='alertname="ActionFailTest"')
+async def action_fails(alert: Alert, ctx: Context) -> None:
+    """One action fails (recorded `failed`); the playbook carries on and succeeds."""
+
+    async def boom() -> None:
+        raise RuntimeError("the outside system said no")
+
+    with contextlib.suppress(RuntimeError):
+        await ctx.act("test.broken", "target", boom)
+    await ctx.flags.set("after.failure", "on", ttl="10m")
