@@ -68,5 +68,8 @@ def metric_names(expr: str) -> set[str]:
 
 
 def documented_application_metrics() -> set[str]:
-    """The LLM application's own metrics (llm_*), as docs/operations.md's table lists them."""
-    return set(re.findall(r"^\| `(llm_[a-z0-9_]+)` \|", OPERATIONS.read_text(), re.MULTILINE))
+    """The LLM application's own metrics (llm_*) as docs/operations.md's table lists them; a
+    histogram's series (_bucket, _count, _sum) included."""
+    names = set(re.findall(r"^\| `(llm_[a-z0-9_]+)` \| histogram", OPERATIONS.read_text(), re.MULTILINE))
+    plain = set(re.findall(r"^\| `(llm_[a-z0-9_]+)` \|", OPERATIONS.read_text(), re.MULTILINE))
+    return plain | {f"{n}{suffix}" for n in names for suffix in ("_bucket", "_count", "_sum")}
