@@ -16,6 +16,7 @@ import yaml
 
 from tests.conftest import WEBHOOK_TOKEN
 from tests.support.alertmanager import Alertmanager
+from tests.support.dashboards import all_dashboard_queries, metric_names
 from tests.support.kube import KubeEmulator, deployment
 from tests.support.procs import ROOT, Service, wait_for
 from tests.support.prometheus import Prometheus
@@ -36,6 +37,11 @@ class Timeline:
         print(f"\n{title}")
         for at, event in self.events:
             print(f"  {at:7.2f}s  {event}")
+
+
+def served_by_autonomic(expr: str) -> bool:
+    """A query of Autonomic's own metrics or its cost gauges (not the LLM application's)."""
+    return all(name.startswith(("autonomic_", "ai_")) for name in metric_names(expr))
 
 
 def fast_rules() -> dict[str, Any]:
@@ -78,6 +84,17 @@ def test_cost_spike_closes_the_loop(
     def firing() -> bool:
         return any(a["labels"]["alertname"] == "CostSpike" and a["state"] == "firing" for a in prom.alerts())
 
+    now = datetime.now(UTC)
+    # The tracker's other keys, so every cost panel has something to show.
+    sync_redis.mset(
+        {
+            f"{ns}app:cost:daily:{now:%Y-%m-%d}:user:alice:model:gpt-4o": 10,
+            f"{ns}app:cost:daily:{now:%Y-%m-%d}:model:gpt-4o": 10,
+            f"{ns}app:requests:hourly:{now:%Y-%m-%d-%H}:model:gpt-4o:cache_hit:true": 3,
+            f"{ns}app:requests:hourly:{now:%Y-%m-%d-%H}:model:gpt-4o:cache_hit:false": 1,
+            f"{ns}app:latency:hourly:{now:%Y-%m-%d-%H}:model:gpt-4o": 4000,
+        }
+    )
     sync_redis.set(hour_key, 500)
     timeline.mark("seeded 500 USD of spend this hour")
     wait_for(lambda: prom.query("ai_hourly_cost_usd > 100"), timeout=60, what="gauge scraped above threshold")
@@ -90,6 +107,15 @@ def test_cost_spike_closes_the_loop(
         what=f"flags set\n{am.logs()[-3000:]}\n{svc.logs()[-3000:]}",
     )
     timeline.mark("Alertmanager posted; playbook set the three flags")
+    overlays = [
+        (where, expr)
+        for where, expr in all_dashboard_queries()
+        if "annotation" in where and any(f'"{flag}"' in expr for flag in COST_FLAGS)
+    ]
+    assert len(overlays) == 3
+    for where, expr in overlays:
+        wait_for(lambda expr=expr: prom.query(expr), timeout=30, what=f"{where} shaded while the flag is on")
+    timeline.mark("the cost dashboard's mitigation overlays return the active periods")
 
     sync_redis.delete(hour_key)
     timeline.mark("spend removed")
@@ -97,6 +123,11 @@ def test_cost_spike_closes_the_loop(
     timeline.mark("CostSpike resolved in Prometheus")
     wait_for(lambda: set(flags().values()) == {None}, timeout=90, what=f"flags restored\n{am.logs()[-3000:]}")
     timeline.mark("resolved notification released the leases: flags restored")
+    panels = [(w, e) for w, e in all_dashboard_queries() if "annotation" not in w and served_by_autonomic(e)]
+    assert len(panels) > 30
+    for where, expr in panels:
+        wait_for(lambda expr=expr: prom.query(expr), timeout=30, what=f"data for {where}: {expr}")
+    timeline.mark(f"all {len(panels)} Autonomic queries of the dashboards return data in Prometheus")
     timeline.print("closed loop (CostSpike):")
 
 
