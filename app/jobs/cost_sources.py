@@ -180,13 +180,11 @@ class SqlCostSource:
             f"{f'SUM({tokens})' if tokens else 'NULL'} FROM {table} WHERE {since} "
             f"GROUP BY {c['user_id']}, {c['model']}"
         )
-        hit = c["cache_hit"] or "NULL"
-        latency = c["latency_ms"]
-        self.has_latency = bool(latency)
+        hit, latency = c["cache_hit"], c["latency_ms"]
         self._hourly = text(
-            f"SELECT {c['model']}, {hit}, COUNT(*), SUM({c['cost_usd']}), "  # noqa: S608
+            f"SELECT {c['model']}, {hit or 'NULL'}, COUNT(*), SUM({c['cost_usd']}), "  # noqa: S608
             f"{f'SUM({latency}), COUNT({latency})' if latency else 'NULL, 0'} FROM {table} "
-            f"WHERE {since} GROUP BY {c['model']}, {hit}"
+            f"WHERE {since} GROUP BY {c['model']}{f', {hit}' if hit else ''}"
         )
 
     async def read(self, now: datetime) -> Reading:

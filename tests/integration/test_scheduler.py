@@ -66,10 +66,13 @@ def test_only_the_leader_runs_and_another_takes_over(
 
 
 def metric_values(text: str, name: str) -> dict[str, float]:
+    """{user_id (or the only label's value): value}, summed over other labels (a cost's model)."""
+    out: dict[str, float] = {}
     for family in text_string_to_metric_families(text):
-        if family.name == name:
-            return {next(iter(sample.labels.values()), ""): sample.value for sample in family.samples}
-    return {}
+        for sample in family.samples if family.name == name else []:
+            key = sample.labels.get("user_id", next(iter(sample.labels.values()), ""))
+            out[key] = out.get(key, 0.0) + sample.value
+    return out
 
 
 def seed_costs(sync_redis: redis.Redis, prefix: str, users: dict[str, float], day: str | None = None) -> None:
@@ -181,11 +184,9 @@ def test_postgresql_source(start_service: Callable[..., Service], pg_table: str)
     response = httpx.post(f"{svc.url}/api/jobs/cost_exporter/run", headers=OPERATOR)
     assert response.json()["ok"] is True, response.text
     text = httpx.get(f"{svc.url}/metrics").text
-    by_user: dict[str, float] = {}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples if family.name == "ai_daily_cost_usd" else []:
-            by_user[sample.labels["user_id"]] = by_user.get(sample.labels["user_id"], 0.0) + sample.value
-    assert by_user == {"alice": 0.75, "bob": 2.0, "_other": 0.0}
+    assert metric_values(text, "ai_daily_cost_usd") == {"alice": 0.75, "bob": 2.0, "_other": 0.0}
+    # Without a cache_hit column requests are counted as cache_hit="unknown" (0 across an hour boundary).
+    assert metric_values(text, "ai_hourly_requests") in ({"unknown": 3.0}, {})  # by cache_hit
     assert metric_values(text, "ai_daily_cost_by_model_usd") == {"gpt-4o": 2.5, "gpt-4o-mini": 0.25}
     assert metric_values(text, "ai_daily_tokens") == {"alice": 165, "bob": 1500, "_other": 0}
     assert metric_values(text, "ai_hourly_cost_usd")[""] in (2.75, 0.0)  # 0 only across an hour boundary

@@ -38,3 +38,9 @@ def test_bad_duration_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AUTONOMIC_DEDUP_TTL", "forever")
     with pytest.raises(ValidationError, match="invalid duration"):
         Settings()
+
+
+def test_bad_cost_column_mapping_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUTONOMIC_COST_COLUMNS", "created_at=ts; drop table requests")
+    with pytest.raises(ValidationError, match="invalid column name"):
+        Settings()
