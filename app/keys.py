@@ -84,6 +84,11 @@ class Keys:
         return f"{self.ns}flag-changes"
 
     @property
+    def flag_changed_at(self) -> str:
+        """Hash flag -> time (ms) of its last value change (written by flags.lua)."""
+        return f"{self.ns}flag-changed-at"
+
+    @property
     def job_successes(self) -> str:
         """Hash job id -> time of its last successful run."""
         return f"{self.ns}job-successes"

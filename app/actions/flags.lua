@@ -2,7 +2,8 @@
 -- ARGV[3] = service namespace, ARGV[4] = lease grace (ms), ARGV[5] = now (ms, 0 = server time).
 -- Keys: {prefix}{name} (value), {prefix}{name}:leases (hash holder -> lease JSON,
 -- plus "~baseline"), {ns}leases (zset name -> next expiry), {ns}holder:{holder} (set of names),
--- {ns}flag-changes (hash "name|reason" -> count of value changes, for /metrics).
+-- {ns}flag-changes (hash "name|reason" -> count of value changes, for /metrics) and
+-- {ns}flag-changed-at (hash name -> time of its last change, so idle flags can be pruned).
 local op, P, NS, GRACE = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 local now = tonumber(ARGV[5])
 if now == 0 then
@@ -11,6 +12,7 @@ if now == 0 then
 end
 local IDX = NS .. 'leases'
 local CHANGES = NS .. 'flag-changes'
+local CHANGED_AT = NS .. 'flag-changed-at'
 local BASE = '~baseline'
 
 local function holder_key(h) return NS .. 'holder:' .. h end
@@ -71,6 +73,7 @@ local function settle(name, reason, kind)
     local msg = {flag = name, value = new or cjson.null, reason = reason, at = now}
     redis.call('PUBLISH', P .. 'changes', cjson.encode(msg))
     redis.call('HINCRBY', CHANGES, name .. '|' .. kind, 1)
+    redis.call('HSET', CHANGED_AT, name, now)
   end
   return new, count
 end

@@ -186,7 +186,10 @@ class Runtime:
                 "trimmed": await lifecycle.trim_streams(
                     self.clients.commands,
                     {keys.executions: s.execution_retention, keys.dead: s.dead_letter_retention},
-                )
+                ),
+                "idle_flags_forgotten": await lifecycle.prune_flag_metrics(
+                    self.clients.commands, keys, s.execution_retention
+                ),
             }
             if retention is not None:
                 result["indices"] = await retention.run()

@@ -1,6 +1,7 @@
-"""Data lifecycle: trim Autonomic's own streams by age, and Elasticsearch/OpenSearch index
-retention — indices `prefix-YYYYMMDD` or `prefix-YYYY.MM.DD` older than N days are
-snapshotted to a repository, the snapshot's success verified, and only then deleted.
+"""Data lifecycle: trim Autonomic's own streams by age, forget idle flags' change counts, and
+Elasticsearch/OpenSearch index retention — indices `prefix-YYYYMMDD` or `prefix-YYYY.MM.DD`
+older than N days are snapshotted to a repository, the snapshot's success verified, and only
+then deleted.
 Nothing is deleted without a successful snapshot; dry-run reports what would be done.
 """
 
@@ -16,6 +17,8 @@ import httpx
 import structlog
 from redis.asyncio import Redis
 
+from app.keys import Keys
+
 log = structlog.get_logger(__name__)
 _DATED = re.compile(r"^(?P<prefix>.+)-(?P<date>\d{8}|\d{4}\.\d{2}\.\d{2})$")
 
@@ -28,6 +31,28 @@ async def trim_streams(redis: Redis, retention: dict[str, float]) -> dict[str, i
         min_id = f"{now_ms - int(seconds * 1000)}-0"
         removed[stream] = int(await redis.xtrim(stream, minid=min_id, approximate=False))
     return removed
+
+
+async def prune_flag_metrics(redis: Redis, keys: Keys, idle_s: float) -> int:
+    """Forget the change counts of flags that hold no lease and have not changed for `idle_s`,
+    so per-user flags (`ratelimit.user.{id}`) do not keep a metric series each forever."""
+    cutoff_ms = (time.time() - idle_s) * 1000
+    changed = await redis.hgetall(keys.flag_changed_at)
+    idle = [str(flag) for flag, at in changed.items() if float(at) < cutoff_ms]
+    if not idle:
+        return 0
+    held = await redis.zmscore(keys.leases, idle)
+    idle = [flag for flag, score in zip(idle, held, strict=True) if score is None]
+    if not idle:
+        return 0
+    forget = set(idle)
+    fields = [str(f) for f in await redis.hkeys(keys.flag_changes) if str(f).partition("|")[0] in forget]
+    pipe = redis.pipeline(transaction=False)
+    pipe.hdel(keys.flag_changed_at, *idle)
+    if fields:
+        pipe.hdel(keys.flag_changes, *fields)
+    await pipe.execute()
+    return len(idle)
 
 
 def index_date(name: str, prefixes: list[str]) -> date | None:

@@ -15,7 +15,8 @@ import redis.asyncio as aioredis
 from prometheus_client.parser import text_string_to_metric_families
 
 from app.actions.flags import FlagStore
-from app.jobs.lifecycle import IndexRetention, RetentionError, index_date, trim_streams
+from app.jobs.lifecycle import IndexRetention, RetentionError, index_date, prune_flag_metrics, trim_streams
+from app.keys import Keys
 from tests.integration.helpers import OPERATOR, executions
 from tests.support.fakes import ElasticFake
 from tests.support.procs import Service, wait_for
@@ -226,6 +227,25 @@ async def test_streams_are_trimmed_by_age(aredis: aioredis.Redis, ns: str) -> No
     await aredis.xadd(stream, {"n": "new"})
     assert await trim_streams(aredis, {stream: 600}) == {stream: 5}
     assert await aredis.xlen(stream) == 1
+
+
+async def test_idle_flags_change_counts_are_forgotten(
+    aredis: aioredis.Redis, ns: str, flag_prefix: str
+) -> None:
+    keys = Keys(ns)
+    store = FlagStore(aredis, prefix=flag_prefix, namespace=ns, grace_s=60)
+    week_ago = int((time.time() - 7 * 86400) * 1000)
+    await store.set("ratelimit.user.u1", "0.1", ttl_s=8 * 86400, holder="alert:a", now_ms=week_ago)
+    await store.release("ratelimit.user.u1", "alert:a", now_ms=week_ago + 1000)  # idle for a week
+    await store.set("llm.model_tier", "economy", ttl_s=30 * 86400, holder="alert:b", now_ms=week_ago)  # held
+    await store.set("cache.mode", "aggressive", ttl_s=60, holder="alert:c")  # changed just now
+    before = await aredis.hgetall(keys.flag_changes)
+    assert before["ratelimit.user.u1|set"] == "1" and before["ratelimit.user.u1|released"] == "1"
+    assert await prune_flag_metrics(aredis, keys, idle_s=86400) == 1
+    after = await aredis.hgetall(keys.flag_changes)
+    assert {f.partition("|")[0] for f in after} == {"llm.model_tier", "cache.mode"}
+    assert set(await aredis.hkeys(keys.flag_changed_at)) == {"llm.model_tier", "cache.mode"}
+    assert await prune_flag_metrics(aredis, keys, idle_s=86400) == 0
 
 
 def test_index_dates() -> None:
