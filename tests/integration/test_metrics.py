@@ -89,6 +89,7 @@ def test_metrics_of_the_automation_on_two_replicas(
     assert dry.status_code == 202
     wait_for(lambda: len(executions(a.url)) >= 4, what="four executions")
     wait_for(lambda: sync_redis.get(flag_prefix + "llm.model_tier") == "economy", what="flags set")
+    wait_for(lambda: total(replicas, "autonomic_dead_letters_total") == 1, what="FailTest dead-lettered")
 
     def shared_state_agrees() -> bool:
         sa, sb = scrape(a), scrape(b)
