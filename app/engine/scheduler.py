@@ -138,6 +138,7 @@ class LeaderScheduler:
                     await self._lock.reacquire()
                 elif await self._lock.acquire(blocking=False):
                     await self.redis.set(f"{self.ns}leader:name", self.replica, ex=int(self.lock_ttl_s) + 1)
+                    await self._mark_scheduled()
                     self.leading = True
                     metrics.SCHEDULER_LEADER.set(1)
                     self.scheduler.resume()
@@ -151,6 +152,15 @@ class LeaderScheduler:
                     self.scheduler.pause()
                     log.warning("scheduler leadership lost", replica=self.replica, error=str(exc))
             await asyncio.sleep(interval)
+
+    async def _mark_scheduled(self) -> None:
+        """Give each scheduled job that never succeeded a starting point for "last success" (now),
+        so a job failing from its first run still trips AutonomicJobNotSucceeding."""
+        pipe = self.redis.pipeline(transaction=False)
+        for job_id, job in self.jobs.items():
+            if job.trigger is not None:
+                pipe.hsetnx(Keys(self.ns).job_successes, job_id, str(time.time()))
+        await pipe.execute()
 
     async def leader(self) -> str | None:
         """The replica that leads now, if any."""

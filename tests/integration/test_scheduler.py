@@ -193,6 +193,37 @@ def test_postgresql_source(start_service: Callable[..., Service], pg_table: str)
     assert metric_values(text, "ai_hourly_cost_usd")[""] in (2.75, 0.0)  # 0 only across an hour boundary
 
 
+def test_a_job_failing_from_its_first_run_ages_from_when_it_was_scheduled(
+    start_service: Callable[..., Service],
+) -> None:
+    svc = start_service(
+        **{**FAST_JOBS, "AUTONOMIC_JOB_COST_EXPORTER": "interval:200ms"},
+        AUTONOMIC_COST_SOURCE="postgresql+asyncpg://postgres@127.0.0.1:1/nowhere",  # refused
+        AUTONOMIC_JOB_LEASE_SWEEPER="off",
+    )
+
+    def figures() -> tuple[float, float]:
+        text = httpx.get(f"{svc.url}/metrics").text
+        since = metric_values(text, "autonomic_job_last_success_timestamp_seconds").get("cost_exporter", 0.0)
+        failed = sum(
+            s.value
+            for f in text_string_to_metric_families(text)
+            for s in f.samples
+            if s.name == "autonomic_job_runs_total"
+            and s.labels == {"job_id": "cost_exporter", "result": "failed"}
+        )
+        return since, failed
+
+    wait_for(lambda: figures()[1] >= 3, what="three failed runs")
+    since, _ = figures()
+    assert 0 < since < time.time()
+    wait_for(lambda: figures()[1] >= 6, what="three more failed runs")
+    assert figures()[0] == since  # the starting point stays; time() - it grows until the rule fires
+    assert "lease_sweeper" not in metric_values(
+        httpx.get(f"{svc.url}/metrics").text, "autonomic_job_last_success_timestamp_seconds"
+    )
+
+
 def test_sweeper_restores_an_expired_lease_and_records_it(
     start_service: Callable[..., Service], sync_redis: redis.Redis, ns: str, flag_prefix: str
 ) -> None:
