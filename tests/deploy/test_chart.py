@@ -48,6 +48,7 @@ CASES: dict[str, dict[str, Any]] = {
     },
     "custom-playbooks": {"playbooks": {"gpu.py": PLAYBOOK}},
     "monitoring": {"serviceMonitor": {"enabled": True}, "prometheusRule": {"enabled": True}},
+    "dashboards": {"grafanaDashboards": {"enabled": True, "namespace": "monitoring"}},
 }
 
 
@@ -194,7 +195,7 @@ def test_monitoring_objects(rendered: dict[str, list[Any]], tmp_path: Path) -> N
     (tmp_path / "rules.yml").write_text(yaml.safe_dump(rule["spec"]))
     checked = run("promtool", "check", "rules", str(tmp_path / "rules.yml"))
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    assert "SUCCESS: 12 rules found" in checked.stdout
+    assert "SUCCESS: 22 rules found" in checked.stdout
 
 
 def _peers(docs: list[Any]) -> list[Any]:

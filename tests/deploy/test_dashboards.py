@@ -6,8 +6,6 @@ ConfigMaps for the Grafana sidecar only when asked to (rendered by a real helm).
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -17,19 +15,9 @@ import yaml
 from app import dashboards
 from tests.support.dashboards import DASHBOARDS, all_dashboard_queries, metric_names, rule_queries
 from tests.support.procs import ROOT
+from tests.support.tools import run, tool
 
 CHART = ROOT / "helm" / "autonomic"
-
-
-def run(*cmd: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=300, check=False)
-
-
-def helm() -> str:
-    for candidate in (ROOT / ".cache" / "tools" / "bin" / "helm", shutil.which("helm")):
-        if candidate and Path(candidate).is_file():
-            return str(candidate)
-    raise AssertionError("helm is not installed: run tests/run once (it installs helm 4 from npm)")
 
 
 def test_committed_dashboards_are_what_the_code_generates(tmp_path: Path) -> None:
@@ -84,7 +72,7 @@ def test_the_cost_dashboard_overlays_mitigations_on_every_graph() -> None:
 
 def render_chart(*sets: str) -> list[dict[str, Any]]:
     args = [item for s in sets for item in ("--set", s)]
-    rendered = run(helm(), "template", "rel", str(CHART), *args)
+    rendered = run(tool("helm"), "template", "rel", str(CHART), *args)
     assert rendered.returncode == 0, rendered.stderr
     return [doc for doc in yaml.safe_load_all(rendered.stdout) if doc]
 
