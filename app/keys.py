@@ -72,3 +72,7 @@ class Keys:
     def resolved(self, fingerprint: str, starts_at: str) -> str:
         """Tombstone: this alert episode has resolved, so late firing work takes no lease."""
         return f"{self.ns}resolved:{fingerprint}:{starts_at}"
+
+    def kube_budget(self, scope: str) -> str:
+        """Sliding window of Kubernetes writes for one budget scope (workload, namespace, total)."""
+        return f"{self.ns}budget:kube:{scope}"

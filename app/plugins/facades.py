@@ -135,20 +135,27 @@ class KubeActions(_Facade):
         )
 
     async def scale(
-        self, kind: Kind, name: str, namespace: str, replicas: int, *, approval: bool = False
+        self,
+        kind: Kind,
+        name: str,
+        namespace: str,
+        replicas: int,
+        *,
+        allow_zero: bool = False,
+        approval: bool = False,
     ) -> ActionRecord:
-        """Set a workload's replica count."""
+        """Set a workload's replica count (to 0 only with `allow_zero=True`)."""
         kube = self._adapters.kube
 
-        async def act(_: str) -> Any:
+        async def act(key: str) -> Any:
             assert kube is not None
-            return await kube.scale(kind, name, namespace, replicas)
+            return await kube.scale(kind, name, namespace, replicas, key=key, allow_zero=allow_zero)
 
         target = f"{namespace}/{kind}/{name}"
         return await self._recorder.run(
             "kube.scale",
             target,
-            {"replicas": replicas},
+            {"replicas": replicas, "allow_zero": allow_zero},
             act,
             unavailable=self._unavailable(),
             approval=f"scale {target} to {replicas}" if approval else None,
@@ -166,9 +173,21 @@ class KubeActions(_Facade):
         """Delete pods by name or equality labels, at most `max_count` (and the configured cap)."""
         kube = self._adapters.kube
 
-        async def act(_: str) -> Any:
+        async def act(key: str) -> Any:
             assert kube is not None
-            return await kube.delete_pods(namespace, names=names, labels=labels, max_count=max_count)
+            return await kube.delete_pods(namespace, names=names, labels=labels, max_count=max_count, key=key)
+
+        async def resolve(key: str, intent: ActionRecord) -> Any:
+            # Pods created since the interrupted call are the replacements: spare them.
+            assert kube is not None
+            return await kube.delete_pods(
+                namespace,
+                names=names,
+                labels=labels,
+                max_count=max_count,
+                key=key,
+                created_before=intent.started_at,
+            )
 
         params = {"names": names, "labels": labels, "max_count": max_count}
         return await self._recorder.run(
@@ -178,6 +197,7 @@ class KubeActions(_Facade):
             act,
             unavailable=self._unavailable(),
             approval=f"delete pods in {namespace}" if approval else None,
+            resolve=resolve,
         )
 
 
@@ -273,8 +293,9 @@ class SlackActions(_Facade):
             )
         return links
 
-    async def post(self, channel: str | None, text: str) -> ActionRecord:
-        """Post `text` with the alert, what this execution has done so far, and links."""
+    async def post(self, channel: str | None, text: str, *, best_effort: bool = True) -> ActionRecord:
+        """Post `text` with the alert, what this execution has done so far, and links.
+        Best-effort by default: a Slack failure is recorded and the playbook goes on."""
         alert, slack = self._alert, self._adapters.slack
         channel = channel or self._adapters.slack_channel
         done = [f"{r.kind} {r.target} ({r.status})" for r in self._recorder.records]
@@ -287,24 +308,40 @@ class SlackActions(_Facade):
             links=self._links(),
         )
 
-        async def act(_: str) -> Any:
-            assert slack is not None
-            thread = await self._thread()
-            result = await slack.post(
-                channel, message, thread_ts=thread["ts"] if thread and thread["channel"] == channel else None
-            )
+        async def remember(result: dict[str, Any], thread: dict[str, str] | None) -> dict[str, Any]:
             if result.get("ts") and thread is None:
                 await self._redis.set(
                     self._keys.thread(alert.fingerprint), msgspec.json.encode(result), ex=STATE_TTL_S
                 )
             return result
 
+        async def in_thread() -> tuple[dict[str, str] | None, str | None]:
+            thread = await self._thread()
+            return thread, thread["ts"] if thread and thread["channel"] == channel else None
+
+        async def act(key: str) -> Any:
+            assert slack is not None
+            thread, ts = await in_thread()
+            return await remember(await slack.post(channel, message, thread_ts=ts, key=key), thread)
+
+        async def resolve(key: str, intent: ActionRecord) -> Any:
+            assert slack is not None
+            thread, ts = await in_thread()
+            found = await slack.find(channel, key, since=intent.started_at, thread_ts=ts)
+            return await remember(found, thread) if found is not None else None
+
         return await self._recorder.run(
-            "slack.post", channel, {"text": text}, act, unavailable=self._unavailable()
+            "slack.post",
+            channel,
+            {"text": text},
+            act,
+            unavailable=self._unavailable(),
+            resolve=resolve,
+            best_effort=best_effort,
         )
 
-    async def reply(self, text: str) -> ActionRecord:
-        """Reply in this alert's thread (a new message when there is none)."""
+    async def reply(self, text: str, *, best_effort: bool = True) -> ActionRecord:
+        """Reply in this alert's thread (a new message when there is none); best-effort by default."""
         slack = self._adapters.slack
         thread = await self._thread()
         channel = thread["channel"] if thread else self._adapters.slack_channel
@@ -317,15 +354,31 @@ class SlackActions(_Facade):
             links={},
         )
 
-        async def act(_: str) -> Any:
-            assert slack is not None
-            result = await slack.post(channel, message, thread_ts=thread["ts"] if thread else None)
+        async def done(result: dict[str, Any]) -> dict[str, Any]:
             if self._alert.status == "resolved":  # the next episode starts a new thread
                 await self._redis.delete(self._keys.thread(self._alert.fingerprint))
             return result
 
+        async def act(key: str) -> Any:
+            assert slack is not None
+            return await done(
+                await slack.post(channel, message, thread_ts=thread["ts"] if thread else None, key=key)
+            )
+
+        async def resolve(key: str, intent: ActionRecord) -> Any:
+            assert slack is not None
+            ts = thread["ts"] if thread else None
+            found = await slack.find(channel, key, since=intent.started_at, thread_ts=ts)
+            return await done(found) if found is not None else None
+
         return await self._recorder.run(
-            "slack.reply", channel, {"text": text}, act, unavailable=self._unavailable()
+            "slack.reply",
+            channel,
+            {"text": text},
+            act,
+            unavailable=self._unavailable(),
+            resolve=resolve,
+            best_effort=best_effort,
         )
 
     async def _thread(self) -> dict[str, str] | None:
@@ -342,8 +395,9 @@ class NotifyActions(_Facade):
 
     system = "notify"
 
-    async def post(self, url: str, payload: dict[str, Any]) -> ActionRecord:
-        """POST `payload` as JSON to `url` (with an Idempotency-Key header)."""
+    async def post(self, url: str, payload: dict[str, Any], *, best_effort: bool = True) -> ActionRecord:
+        """POST `payload` as JSON to `url` (with an Idempotency-Key header, so a repeat after a
+        takeover is dropped by the receiver). Best-effort by default."""
         notify = self._adapters.notify
 
         async def act(key: str) -> Any:
@@ -351,11 +405,17 @@ class NotifyActions(_Facade):
             return await notify.post(url, payload, idempotency_key=key)
 
         return await self._recorder.run(
-            "notify.post", url, {"payload": payload}, act, unavailable=self._unavailable()
+            "notify.post",
+            url,
+            {"payload": payload},
+            act,
+            unavailable=self._unavailable(),
+            best_effort=best_effort,
         )
 
-    async def user(self, user_id: str, kind: str, message: str) -> ActionRecord:
-        """Tell one end user something through the application's notification endpoint."""
+    async def user(self, user_id: str, kind: str, message: str, *, best_effort: bool = True) -> ActionRecord:
+        """Tell one end user something through the application's notification endpoint
+        (Idempotency-Key header; best-effort by default)."""
         notify = self._adapters.notify
         missing = self._adapters.missing.get("notify.user")
         payload = {"user_id": user_id, "kind": kind, "message": message, "alert": self._alert.name}
@@ -370,4 +430,5 @@ class NotifyActions(_Facade):
             {"kind": kind, "message": message},
             act,
             unavailable=f"notify.user not configured: {missing}" if missing else None,
+            best_effort=best_effort,
         )

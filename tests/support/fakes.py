@@ -110,11 +110,14 @@ class FakeServer:
 
 
 class SlackFake(FakeServer):
-    """Slack Web API `chat.postMessage` (Bearer xoxb token; channel and text or blocks required)."""
+    """Slack Web API `chat.postMessage`, `conversations.history` and `conversations.replies`
+    (Bearer xoxb token; channel and text or blocks required; message metadata kept and
+    returned only with `include_all_metadata`). Channels in `missing` answer channel_not_found."""
 
     def __init__(self, token: str) -> None:
         self.token = token
         self.messages: list[dict[str, Any]] = []
+        self.missing: set[str] = set()
         self._ts = 1700000000.0
         super().__init__(self._handle)
 
@@ -125,18 +128,22 @@ class SlackFake(FakeServer):
                 return Reply(400, {"error": "no_text"})
             self.messages.append(payload)
             return Reply(200, {})
-        if path != "/api/chat.postMessage":
+        route, _, query = path.partition("?")
+        if route not in ("/api/chat.postMessage", "/api/conversations.history", "/api/conversations.replies"):
             return Reply(404, {"ok": False, "error": "unknown_method"})
         if headers.get("authorization") != f"Bearer {self.token}":
             return Reply(200, {"ok": False, "error": "invalid_auth"})
         if headers.get("content-type", "").startswith("application/json"):
             args = json.loads(body)
         else:
-            args = {k: v[0] for k, v in parse_qs(body.decode()).items()}
-            if isinstance(args.get("blocks"), str):
-                args["blocks"] = json.loads(args["blocks"])
-        if not args.get("channel"):
+            args = {k: v[0] for k, v in parse_qs(body.decode() or query).items()}
+            for field_name in ("blocks", "metadata"):
+                if isinstance(args.get(field_name), str):
+                    args[field_name] = json.loads(args[field_name])
+        if not args.get("channel") or args["channel"] in self.missing:
             return Reply(200, {"ok": False, "error": "channel_not_found"})
+        if route != "/api/chat.postMessage":
+            return Reply(200, self._history(route, args))
         if not (args.get("text") or args.get("blocks")):
             return Reply(200, {"ok": False, "error": "no_text"})
         self._ts += 1
@@ -145,6 +152,23 @@ class SlackFake(FakeServer):
         return Reply(
             200, {"ok": True, "channel": "C0FAKE", "ts": ts, "message": {"text": args.get("text", "")}}
         )
+
+    def _history(self, route: str, args: dict[str, Any]) -> dict[str, Any]:
+        oldest = float(args.get("oldest") or 0)
+        with_meta = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
+        thread = args.get("ts") if route.endswith("replies") else None
+        found = [
+            {
+                "ts": m["ts"],
+                "text": m.get("text", ""),
+                **({"metadata": m["metadata"]} if with_meta and m.get("metadata") else {}),
+            }
+            for m in reversed(self.messages)
+            if m.get("channel") == args["channel"]
+            and float(m["ts"]) > oldest
+            and (thread is None or m.get("thread_ts") == thread or m["ts"] == thread)
+        ]
+        return {"ok": True, "messages": found[: int(args.get("limit") or 100)], "has_more": False}
 
     def top_level(self) -> list[dict[str, Any]]:
         return [m for m in self.messages if not m.get("thread_ts")]
@@ -199,21 +223,42 @@ class PagerDutyFake(FakeServer):
     def actions(self, action: str) -> list[dict[str, Any]]:
         return [e for e in self.events if e["event_action"] == action]
 
+    def incidents(self) -> list[str]:
+        """Incidents opened, as PagerDuty counts them: a trigger whose dedup key is already
+        open is merged into that incident."""
+        opened: list[str] = []
+        open_keys: set[str] = set()
+        for event in self.events:
+            key = event.get("dedup_key", "")
+            if event["event_action"] == "trigger" and key not in open_keys:
+                open_keys.add(key)
+                opened.append(key)
+            elif event["event_action"] == "resolve":
+                open_keys.discard(key)
+        return opened
+
 
 class NotifyFake(FakeServer):
-    """The application's user-notification endpoint: Bearer token and Idempotency-Key required."""
+    """The application's user-notification endpoint: Bearer token and Idempotency-Key required;
+    like a receiver that honours the key, a repeat is acknowledged and not delivered again."""
 
     def __init__(self, token: str) -> None:
         self.token = token
         self.notifications: list[dict[str, Any]] = []
+        self.delivered: list[dict[str, Any]] = []
         super().__init__(self._handle)
 
     def _handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Reply:
         if headers.get("authorization") != f"Bearer {self.token}":
             return Reply(401, {"error": "unauthorized"})
-        if not headers.get("idempotency-key"):
+        key = headers.get("idempotency-key")
+        if not key:
             return Reply(400, {"error": "Idempotency-Key required"})
-        self.notifications.append({"key": headers["idempotency-key"], **json.loads(body)})
+        note = {"key": key, **json.loads(body)}
+        self.notifications.append(note)
+        if any(d["key"] == key for d in self.delivered):
+            return Reply(200, {"accepted": True, "replayed": True})
+        self.delivered.append(note)
         return Reply(202, {"accepted": True})
 
 
