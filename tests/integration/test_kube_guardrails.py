@@ -21,6 +21,7 @@ from tests.support.kube import deployment
 
 FAST = RetryPolicy(attempts=2, base_delay=0.001, max_delay=0.01)
 Make = Callable[..., KubeAdapter]
+ROOMY = Limits(workload=100, namespace=100, total=100)
 
 
 def pod(
@@ -60,7 +61,7 @@ async def cluster(aredis: aioredis.Redis, ns: str) -> AsyncIterator[tuple[Any, M
         }
         made: list[KubeAdapter] = []
 
-        def make(limits: Limits = Limits(workload=100, namespace=100, total=100), **kw: Any) -> KubeAdapter:
+        def make(limits: Limits = ROOMY, **kw: Any) -> KubeAdapter:
             namespaces = kw.pop("namespaces", ["llm", "batch"])
             adapter = KubeAdapter(
                 api,
@@ -108,7 +109,7 @@ async def test_every_write_spends_the_per_workload_budget(cluster: tuple[Any, Ma
     await kube.restart("deployment", "chat", "llm", key="r1")
     await kube.scale("deployment", "chat", "llm", 5, key="s1")
     await kube.scale("deployment", "chat", "llm", 5, key="s1")  # a repeat spends nothing (no-op)
-    with pytest.raises(GuardrailRefused, match="budget per workload .* llm/deployment/chat"):
+    with pytest.raises(GuardrailRefused, match=r"budget per workload .* llm/deployment/chat"):
         await kube.scale("deployment", "chat", "llm", 6, key="s2")
     with pytest.raises(GuardrailRefused, match="budget per workload"):
         await kube.restart("deployment", "chat", "llm", key="r2")
@@ -121,10 +122,10 @@ async def test_namespace_and_total_budgets_span_workloads(cluster: tuple[Any, Ma
     kube = make(Limits(workload=3, namespace=2, total=3))
     await kube.restart("deployment", "chat", "llm", key="a")
     await kube.restart("deployment", "embed", "llm", key="b")
-    with pytest.raises(GuardrailRefused, match="budget per namespace .* llm"):
+    with pytest.raises(GuardrailRefused, match=r"budget per namespace .* llm"):
         await kube.restart("deployment", "rank", "llm", key="c")  # labels naming new workloads don't help
     await kube.restart("deployment", "chat", "batch", key="d")
-    with pytest.raises(GuardrailRefused, match="budget per total .* all namespaces"):
+    with pytest.raises(GuardrailRefused, match=r"budget per total .* all namespaces"):
         await kube.restart("deployment", "embed", "batch", key="e")
     # A second replica (another adapter on the same Redis) sees the same spent budget.
     with pytest.raises(GuardrailRefused, match="budget per total"):
@@ -177,7 +178,7 @@ async def test_opt_in_annotation_is_required_when_configured(cluster: tuple[Any,
         kube.scale("deployment", "chat", "llm", 3, key="b"),
         kube.delete_pods("llm", names=["chat-0"], key="c"),
     ):
-        with pytest.raises(GuardrailRefused, match='not annotated autonomic.io/automation: "enabled"'):
+        with pytest.raises(GuardrailRefused, match=r'not annotated autonomic\.io/automation: "enabled"'):
             await write
     assert writes(emulator) == []
     await kube.restart("deployment", "optin", "llm", key="d")

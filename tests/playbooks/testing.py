@@ -113,6 +113,33 @@ async def crash_page(alert: Alert, ctx: Context) -> None:
     await ctx.flags.set("crashpage." + alert.fingerprint, "done", ttl="10m")
 
 
+@playbook(match='alertname="CrashEffect"')
+async def crash_effect(alert: Alert, ctx: Context) -> None:
+    """One side effect of the kind named by the `effect` label (the test kills the replica
+    inside that call), then a flag that says the execution finished."""
+    kind = alert.labels["effect"]
+    if kind == "slack":
+        await ctx.slack.post("#crash", f"effect {alert.fingerprint}")
+    elif kind == "pagerduty":
+        await ctx.pagerduty.trigger()
+    elif kind == "notify":
+        await ctx.notify.user("u1", "crash", "effect")
+    elif kind == "kube":
+        await ctx.kube.restart("deployment", "chat", "llm")
+    elif kind == "act":
+
+        async def effect(key: str) -> None:
+            # A receiver that honours the idempotency key: the effect happens once per key.
+            if await client().set(NS + "act:" + key, "1", nx=True):
+                await _incr("effects:act")
+            await client().set(NS + "inside", os.getpid())
+            while not await client().exists(NS + "release"):
+                await asyncio.sleep(0.02)
+
+        await ctx.act("test.effect", "keyed", effect)
+    await ctx.flags.set("crash.effect", kind, ttl="10m")
+
+
 @playbook(match='alertname="StormTest"')
 async def storm(alert: Alert, ctx: Context) -> None:
     """Nothing to do: the storm test counts executions."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import ssl
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -118,7 +119,7 @@ class SlackFake(FakeServer):
         self.token = token
         self.messages: list[dict[str, Any]] = []
         self.missing: set[str] = set()
-        self._ts = 1700000000.0
+        self._ts = 0.0
         super().__init__(self._handle)
 
     def _handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Reply:
@@ -146,7 +147,7 @@ class SlackFake(FakeServer):
             return Reply(200, self._history(route, args))
         if not (args.get("text") or args.get("blocks")):
             return Reply(200, {"ok": False, "error": "no_text"})
-        self._ts += 1
+        self._ts = max(time.time(), self._ts + 0.001)  # like Slack: the post time, unique per channel
         ts = f"{self._ts:.6f}"
         self.messages.append({**args, "ts": ts})
         return Reply(
