@@ -21,7 +21,13 @@ _client: aioredis.Redis | None = None
 def client() -> aioredis.Redis:
     global _client
     if _client is None:
-        _client = aioredis.Redis.from_url(os.environ["TEST_REDIS_URL"], decode_responses=True)
+        url = os.environ["TEST_REDIS_URL"]
+        if url.startswith("redis+cluster://"):  # the suite running on a Redis Cluster
+            host, _, port = url.split("://", 1)[1].split(",")[0].rpartition(":")
+            _client = aioredis.RedisCluster(host=host, port=int(port), decode_responses=True)  # type: ignore[assignment]
+        else:
+            _client = aioredis.Redis.from_url(url, decode_responses=True)
+    assert _client is not None
     return _client
 
 
