@@ -57,6 +57,7 @@ class Settings(BaseSettings):
     redis_url: str = "memory://"
     redis_namespace: str = "autonomic:"
     redis_timeout: Seconds = 2.0
+    redis_wait_replicas: int = Field(0, ge=0)  # replicas that must confirm an accepted alert
     flag_prefix: str = "flags:"
 
     webhook_token: SecretStr | None = None

@@ -19,7 +19,8 @@ from pydantic import BaseModel
 from app.durations import parse_duration
 from app.errors import PermanentError
 from app.models import ActionRecord, Alert
-from app.plugins.facades import FlagActions, KubeActions, NotifyActions, PagerDutyActions, SlackActions
+from app.plugins.facades import FlagActions, KubeActions, PagerDutyActions
+from app.plugins.messaging import NotifyActions, SlackActions
 from app.plugins.recorder import Recorder
 
 Schedule = Callable[[str, str, float], Awaitable[dict[str, Any]]]

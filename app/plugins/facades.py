@@ -1,21 +1,19 @@
-"""What `ctx.flags`, `ctx.kube`, `ctx.pagerduty`, `ctx.slack`, `ctx.notify` do for a playbook:
-turn a call into a recorded action on the matching adapter, or a dry-run record when
-that system is not configured. Per-alert state that the resolve needs (the
-PagerDuty incident, the Slack thread) is kept in Redis.
+"""What `ctx.flags`, `ctx.kube` and `ctx.pagerduty` do for a playbook: turn a call into a
+recorded action on the matching adapter, or a dry-run record when that system is not
+configured. Per-alert state that the resolve needs (the PagerDuty incident) is kept in
+Redis. The notification facades (`ctx.slack`, `ctx.notify`) are in messaging.py.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import msgspec
 import structlog
 from redis.asyncio import Redis
 
 from app.actions.flags import FlagStore, check_name, encode_value
 from app.actions.kube import Kind
 from app.actions.pagerduty import dedup_key, severity_of
-from app.actions.slack import build_message
 from app.durations import parse_duration
 from app.errors import GuardrailRefused, PermanentError
 from app.keys import Keys
@@ -29,7 +27,7 @@ STATE_TTL_S = 7 * 86400
 log = structlog.get_logger(__name__)
 
 
-class _Facade:
+class SystemFacade:
     """Common plumbing: the recorder, the alert, the adapters and per-alert Redis state."""
 
     system = ""
@@ -115,7 +113,7 @@ class FlagActions:
         return await self._recorder.run("flags.release_all", self._holder, params, act, idempotent=True)
 
 
-class KubeActions(_Facade):
+class KubeActions(SystemFacade):
     """`ctx.kube`: workload restarts, pod deletion and scaling, behind the guardrails."""
 
     system = "kube"
@@ -201,7 +199,7 @@ class KubeActions(_Facade):
         )
 
 
-class PagerDutyActions(_Facade):
+class PagerDutyActions(SystemFacade):
     """`ctx.pagerduty`: page on-call; the incident is keyed by the alert's fingerprint."""
 
     system = "pagerduty"
@@ -274,161 +272,3 @@ class PagerDutyActions(_Facade):
     async def paged(self) -> bool:
         """True if this alert has an open incident we triggered."""
         return bool(await self._redis.exists(self._keys.incident(self._alert.fingerprint)))
-
-
-class SlackActions(_Facade):
-    """`ctx.slack`: one Block Kit message per execution; replies land in the alert's thread."""
-
-    system = "slack"
-
-    def _links(self) -> dict[str, str]:
-        alert, links = self._alert, {}
-        if alert.generator_url:
-            links["Source"] = alert.generator_url
-        if alert.annotations.get("runbook_url"):
-            links["Runbook"] = alert.annotations["runbook_url"]
-        if self._adapters.public_url:
-            links["Autonomic"] = (
-                f"{self._adapters.public_url.rstrip('/')}/ui/executions/{self._recorder.execution_id}"
-            )
-        return links
-
-    async def post(self, channel: str | None, text: str, *, best_effort: bool = True) -> ActionRecord:
-        """Post `text` with the alert, what this execution has done so far, and links.
-        Best-effort by default: a Slack failure is recorded and the playbook goes on."""
-        alert, slack = self._alert, self._adapters.slack
-        channel = channel or self._adapters.slack_channel
-        done = [f"{r.kind} {r.target} ({r.status})" for r in self._recorder.records]
-        message = build_message(
-            title=alert.name or "alert",
-            text=text,
-            status=alert.status,
-            labels=alert.labels,
-            actions=done,
-            links=self._links(),
-        )
-
-        async def remember(result: dict[str, Any], thread: dict[str, str] | None) -> dict[str, Any]:
-            if result.get("ts") and thread is None:
-                await self._redis.set(
-                    self._keys.thread(alert.fingerprint), msgspec.json.encode(result), ex=STATE_TTL_S
-                )
-            return result
-
-        async def in_thread() -> tuple[dict[str, str] | None, str | None]:
-            thread = await self._thread()
-            return thread, thread["ts"] if thread and thread["channel"] == channel else None
-
-        async def act(key: str) -> Any:
-            assert slack is not None
-            thread, ts = await in_thread()
-            return await remember(await slack.post(channel, message, thread_ts=ts, key=key), thread)
-
-        async def resolve(key: str, intent: ActionRecord) -> Any:
-            assert slack is not None
-            thread, ts = await in_thread()
-            found = await slack.find(channel, key, since=intent.started_at, thread_ts=ts)
-            return await remember(found, thread) if found is not None else None
-
-        return await self._recorder.run(
-            "slack.post",
-            channel,
-            {"text": text},
-            act,
-            unavailable=self._unavailable(),
-            resolve=resolve,
-            best_effort=best_effort,
-        )
-
-    async def reply(self, text: str, *, best_effort: bool = True) -> ActionRecord:
-        """Reply in this alert's thread (a new message when there is none); best-effort by default."""
-        slack = self._adapters.slack
-        thread = await self._thread()
-        channel = thread["channel"] if thread else self._adapters.slack_channel
-        message = build_message(
-            title=self._alert.name or "alert",
-            text=text,
-            status=self._alert.status,
-            labels={},
-            actions=[],
-            links={},
-        )
-
-        async def done(result: dict[str, Any]) -> dict[str, Any]:
-            if self._alert.status == "resolved":  # the next episode starts a new thread
-                await self._redis.delete(self._keys.thread(self._alert.fingerprint))
-            return result
-
-        async def act(key: str) -> Any:
-            assert slack is not None
-            return await done(
-                await slack.post(channel, message, thread_ts=thread["ts"] if thread else None, key=key)
-            )
-
-        async def resolve(key: str, intent: ActionRecord) -> Any:
-            assert slack is not None
-            ts = thread["ts"] if thread else None
-            found = await slack.find(channel, key, since=intent.started_at, thread_ts=ts)
-            return await done(found) if found is not None else None
-
-        return await self._recorder.run(
-            "slack.reply",
-            channel,
-            {"text": text},
-            act,
-            unavailable=self._unavailable(),
-            resolve=resolve,
-            best_effort=best_effort,
-        )
-
-    async def _thread(self) -> dict[str, str] | None:
-        raw = await self._redis.get(self._keys.thread(self._alert.fingerprint))
-        return msgspec.json.decode(raw) if raw else None
-
-    async def has_thread(self) -> bool:
-        """True if a message about this alert was posted (so a resolve can reply to it)."""
-        return bool(await self._redis.exists(self._keys.thread(self._alert.fingerprint)))
-
-
-class NotifyActions(_Facade):
-    """`ctx.notify`: outbound HTTP notifications."""
-
-    system = "notify"
-
-    async def post(self, url: str, payload: dict[str, Any], *, best_effort: bool = True) -> ActionRecord:
-        """POST `payload` as JSON to `url` (with an Idempotency-Key header, so a repeat after a
-        takeover is dropped by the receiver). Best-effort by default."""
-        notify = self._adapters.notify
-
-        async def act(key: str) -> Any:
-            assert notify is not None
-            return await notify.post(url, payload, idempotency_key=key)
-
-        return await self._recorder.run(
-            "notify.post",
-            url,
-            {"payload": payload},
-            act,
-            unavailable=self._unavailable(),
-            best_effort=best_effort,
-        )
-
-    async def user(self, user_id: str, kind: str, message: str, *, best_effort: bool = True) -> ActionRecord:
-        """Tell one end user something through the application's notification endpoint
-        (Idempotency-Key header; best-effort by default)."""
-        notify = self._adapters.notify
-        missing = self._adapters.missing.get("notify.user")
-        payload = {"user_id": user_id, "kind": kind, "message": message, "alert": self._alert.name}
-
-        async def act(key: str) -> Any:
-            assert notify is not None and notify.user_url is not None
-            return await notify.post(notify.user_url, payload, idempotency_key=key)
-
-        return await self._recorder.run(
-            "notify.user",
-            user_id,
-            {"kind": kind, "message": message},
-            act,
-            unavailable=f"notify.user not configured: {missing}" if missing else None,
-            best_effort=best_effort,
-        )

@@ -146,6 +146,21 @@ async def crash_effect(alert: Alert, ctx: Context) -> None:
     await ctx.flags.set("crash.effect", kind, ttl="10m")
 
 
+@playbook(match='alertname="HaTest"')
+async def ha(alert: Alert, ctx: Context) -> None:
+    """Hold the group's flag and count one effect per alert in TEST_REDIS_URL (outside the
+    Redis under test): `runs` counts every execution, `effects` the ones whose idempotency
+    key was new (what a receiver honouring the key would see)."""
+    await ctx.flags.set("ha.g" + alert.labels["group"], "on", ttl="30m")
+
+    async def effect(key: str) -> None:
+        await client().hincrby(NS + "ha:runs", alert.fingerprint, 1)
+        if await client().set(NS + "ha:key:" + key, "1", nx=True):
+            await client().hincrby(NS + "ha:effects", alert.fingerprint, 1)
+
+    await ctx.act("test.effect", "ha", effect)
+
+
 @playbook(match='alertname="StormTest"')
 async def storm(alert: Alert, ctx: Context) -> None:
     """Nothing to do: the storm test counts executions."""
