@@ -112,6 +112,7 @@ class SlackAdapter:
         self.web = web
         self.webhook = webhook
         self.policy = policy
+        self._channel_ids: dict[str, str] = {}
 
     @property
     def threads(self) -> bool:
@@ -171,13 +172,14 @@ class SlackAdapter:
 
         async def once() -> dict[str, Any] | None:
             try:
+                channel_id = await self._channel_id(web, channel)
                 if thread_ts:
                     response = await web.conversations_replies(
-                        channel=channel, ts=thread_ts, oldest=oldest, include_all_metadata=True, limit=200
+                        channel=channel_id, ts=thread_ts, oldest=oldest, include_all_metadata=True, limit=200
                     )
                 else:
                     response = await web.conversations_history(
-                        channel=channel, oldest=oldest, include_all_metadata=True, limit=200
+                        channel=channel_id, oldest=oldest, include_all_metadata=True, limit=200
                     )
             except Exception as exc:
                 raise _classify(exc) from None
@@ -193,6 +195,27 @@ class SlackAdapter:
         try:
             return await call(self.policy, f"slack history of {channel}", once)
         except PermanentError as exc:
-            # The history cannot be read (a #name instead of an ID, a missing scope): the
-            # outcome is unknown, so the message is not posted a second time.
+            # The history cannot be read (Slack unreachable, a missing scope, an unknown
+            # channel): the outcome is unknown, so the message is not posted a second time.
             raise OutcomeUnknown(f"interrupted slack post could not be checked: {exc}") from None
+
+    async def _channel_id(self, web: AsyncWebClient, channel: str) -> str:
+        """The ID of `#name` (reading history needs an ID; a post accepts either), found with
+        `conversations.list` (scope channels:read, groups:read for private channels)."""
+        name = channel.removeprefix("#")
+        if not channel.startswith("#"):
+            return channel
+        if name not in self._channel_ids:
+            cursor = ""
+            while True:
+                page = await web.conversations_list(
+                    types="public_channel,private_channel", exclude_archived=True, limit=1000, cursor=cursor
+                )
+                for item in page.get("channels") or []:
+                    self._channel_ids[str(item["name"])] = str(item["id"])
+                cursor = (page.get("response_metadata") or {}).get("next_cursor") or ""
+                if name in self._channel_ids or not cursor:
+                    break
+        if name not in self._channel_ids:
+            raise PermanentError(f"slack channel {channel} not found by conversations.list")
+        return self._channel_ids[name]

@@ -234,6 +234,33 @@ async def test_slack_incoming_webhook_alternative(slack: SlackFake) -> None:
     assert json.loads(request["body"])["blocks"][0]["type"] == "header"
 
 
+async def test_slack_finds_an_interrupted_post_by_its_metadata(slack: SlackFake) -> None:
+    import time
+
+    from app.actions.slack import OutcomeUnknown
+
+    adapter = slack_adapter(slack)
+    since = time.time()
+    first = await adapter.post("#ops", MESSAGE, key="ex-1:0")
+    reply = await adapter.post("#ops", MESSAGE, thread_ts=first["ts"], key="ex-1:1")
+    assert slack.messages[0]["metadata"] == {
+        "event_type": "autonomic_action",
+        "event_payload": {"key": "ex-1:0"},
+    }
+    found = await adapter.find("#ops", "ex-1:0", since=since)  # #name resolved to its ID first
+    assert found is not None and found["ts"] == first["ts"]
+    in_thread = await adapter.find("#ops", "ex-1:1", since=since, thread_ts=first["ts"])
+    assert in_thread is not None and in_thread["ts"] == reply["ts"]
+    assert await adapter.find("#ops", "ex-2:0", since=since) is None  # never posted: post it
+    with pytest.raises(OutcomeUnknown, match="could not be checked"):
+        await adapter.find("#nowhere", "ex-1:0", since=since)
+    from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+    hook = SlackAdapter(webhook=AsyncWebhookClient(f"{slack.url}/hooks/T0/B0/x"), policy=FAST)
+    with pytest.raises(OutcomeUnknown, match="at most once"):
+        await hook.find("#ops", "ex-1:0", since=since)
+
+
 # -- PagerDuty --------------------------------------------------------------------------------
 
 

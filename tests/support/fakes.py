@@ -111,14 +111,17 @@ class FakeServer:
 
 
 class SlackFake(FakeServer):
-    """Slack Web API `chat.postMessage`, `conversations.history` and `conversations.replies`
-    (Bearer xoxb token; channel and text or blocks required; message metadata kept and
-    returned only with `include_all_metadata`). Channels in `missing` answer channel_not_found."""
+    """Slack Web API `chat.postMessage`, `conversations.history`, `conversations.replies` and
+    `conversations.list` (Bearer xoxb token; channel and text or blocks required; a post takes
+    `#name` or an ID, reading history takes only an ID, as Slack does; message metadata kept
+    and returned only with `include_all_metadata`). Channels in `missing` answer
+    channel_not_found."""
 
     def __init__(self, token: str) -> None:
         self.token = token
         self.messages: list[dict[str, Any]] = []
         self.missing: set[str] = set()
+        self.channel_ids: dict[str, str] = {}  # name (without #) -> ID, made on first post
         self._ts = 0.0
         super().__init__(self._handle)
 
@@ -130,7 +133,8 @@ class SlackFake(FakeServer):
             self.messages.append(payload)
             return Reply(200, {})
         route, _, query = path.partition("?")
-        if route not in ("/api/chat.postMessage", "/api/conversations.history", "/api/conversations.replies"):
+        known = ("chat.postMessage", "conversations.history", "conversations.replies", "conversations.list")
+        if route.removeprefix("/api/") not in known:
             return Reply(404, {"ok": False, "error": "unknown_method"})
         if headers.get("authorization") != f"Bearer {self.token}":
             return Reply(200, {"ok": False, "error": "invalid_auth"})
@@ -141,17 +145,26 @@ class SlackFake(FakeServer):
             for field_name in ("blocks", "metadata"):
                 if isinstance(args.get(field_name), str):
                     args[field_name] = json.loads(args[field_name])
+        if route == "/api/conversations.list":
+            channels = [{"id": cid, "name": name} for name, cid in sorted(self.channel_ids.items())]
+            return Reply(200, {"ok": True, "channels": channels, "response_metadata": {"next_cursor": ""}})
         if not args.get("channel") or args["channel"] in self.missing:
             return Reply(200, {"ok": False, "error": "channel_not_found"})
         if route != "/api/chat.postMessage":
+            if args["channel"] not in self.channel_ids.values():  # history wants an ID
+                return Reply(200, {"ok": False, "error": "channel_not_found"})
             return Reply(200, self._history(route, args))
         if not (args.get("text") or args.get("blocks")):
             return Reply(200, {"ok": False, "error": "no_text"})
+        name = args["channel"].removeprefix("#")
+        channel_id = name if name in self.channel_ids.values() else None
+        if channel_id is None:
+            channel_id = self.channel_ids.setdefault(name, f"C{len(self.channel_ids) + 1:08d}")
         self._ts = max(time.time(), self._ts + 0.001)  # like Slack: the post time, unique per channel
         ts = f"{self._ts:.6f}"
-        self.messages.append({**args, "ts": ts})
+        self.messages.append({**args, "ts": ts, "channel_id": channel_id})
         return Reply(
-            200, {"ok": True, "channel": "C0FAKE", "ts": ts, "message": {"text": args.get("text", "")}}
+            200, {"ok": True, "channel": channel_id, "ts": ts, "message": {"text": args.get("text", "")}}
         )
 
     def _history(self, route: str, args: dict[str, Any]) -> dict[str, Any]:
@@ -165,7 +178,7 @@ class SlackFake(FakeServer):
                 **({"metadata": m["metadata"]} if with_meta and m.get("metadata") else {}),
             }
             for m in reversed(self.messages)
-            if m.get("channel") == args["channel"]
+            if m.get("channel_id") == args["channel"]
             and float(m["ts"]) > oldest
             and (thread is None or m.get("thread_ts") == thread or m["ts"] == thread)
         ]
