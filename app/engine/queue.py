@@ -128,12 +128,14 @@ class AlertQueue:
                 items, future = self._waiting.popleft()
                 batch.append((items, future))
                 size += len(items)
-            args: list[str | int] = [self.keys.ns, self.dedup_ttl_ms, self.max_len, size]
+            args: list[str | int] = [self.dedup_ttl_ms, self.max_len, size]
+            keys = [self.keys.alerts]
             for items, _ in batch:
                 for item in items:
                     args.extend(item)
+                    keys.append(self.keys.dedup(item[0]))
             try:
-                reply = await self._intake(keys=[self.keys.alerts], args=args)
+                reply = await self._intake(keys=keys, args=args)
                 if self.wait_replicas and "1" in str(reply) and not str(reply).startswith("full:"):
                     # A failover must not lose what we answer 202 for: the write has to
                     # reach a replica first (Redis replication is asynchronous).
