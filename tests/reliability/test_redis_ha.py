@@ -28,7 +28,7 @@ from typing import Any
 import httpx
 import redis
 
-from app.flagclient import FlagClient
+from autonomic_flags import FlagClient
 from tests.conftest import CLUSTER, WEBHOOK_TOKEN
 from tests.integration.helpers import alert, payload, post
 from tests.support.procs import ROOT, Service, wait_for
