@@ -172,14 +172,21 @@ def test_flag_client_reads_what_the_service_set_on_a_cluster(
             AUTONOMIC_REDIS_NAMESPACE=f"{tag}:",
             AUTONOMIC_FLAG_PREFIX=f"{tag}flags:",
         )
-        post(svc.url, payload(alert("CostSpike")))
         client = cluster.client()
-        flags = FlagClient(client, prefix=f"{tag}flags:", subscribe=False)  # type: ignore[arg-type]
+        # Following change messages over cluster Pub/Sub, with a cache that would otherwise
+        # keep the first (absent) answer for ten minutes.
+        flags = FlagClient(client, prefix=f"{tag}flags:", cache_ttl=600)  # type: ignore[arg-type]
+        changes: list[str] = []
+        flags.on_change(lambda name, value: changes.append(name))
         try:
+            wait_for(lambda: flags.live, what="flag client subscribed on the cluster")
+            assert flags.get_str("llm.model_tier", "standard") == "standard"
+            post(svc.url, payload(alert("CostSpike")))
             wait_for(
                 lambda: flags.get_str("llm.model_tier", "standard") == "economy", what="flag via the client"
             )
             assert flags.get_str("cache.mode", "normal") == "aggressive"
+            assert "llm.model_tier" in changes
         finally:
             flags.close()
             client.close()
