@@ -39,11 +39,11 @@ class Coalescer:
     async def _flush(self) -> None:
         while self._waiting:
             batch = [self._waiting.popleft() for _ in range(min(MAX_CALLERS, len(self._waiting)))]
-            pipe = self.redis.pipeline(transaction=self.transaction)
-            counts = [add(pipe) for add, _ in batch]
             try:
+                pipe = self.redis.pipeline(transaction=self.transaction)
+                counts = [add(pipe) for add, _ in batch]
                 replies = await pipe.execute(raise_on_error=False)
-            except Exception as exc:  # the connection failed: every caller sees it
+            except Exception as exc:  # the connection failed (or the client refused): every caller sees it
                 for _, future in batch:
                     if not future.done():
                         future.set_exception(exc)

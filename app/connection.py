@@ -1,16 +1,25 @@
 """Redis clients from `AUTONOMIC_REDIS_URL`: `redis://`, `rediss://`, `unix://`,
-`redis+sentinel://host:port[,host:port]/service[/db]`, or `memory://` for an
+`redis+sentinel://host:port[,host:port]/service[/db]`,
+`redis+cluster://host:port[,host:port]` (Redis Cluster), or `memory://` for an
 in-process Redis (fakeredis with Lua) that runs the same code paths.
+
+On a cluster every key Autonomic touches must live in one slot, because scripts
+and MULTI/EXEC span several keys: the namespace and the flag prefix must carry
+the same hash tag (`{autonomic}:` and `{autonomic}flags:`); `connect` refuses
+anything else. The cluster client is used through the `Redis` interface (the
+commands Autonomic uses behave the same on both).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, cast
 from urllib.parse import unquote, urlsplit
 
 from redis.asyncio import Redis
+from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel
 from redis.backoff import ExponentialBackoff
@@ -40,10 +49,7 @@ def _sentinel_client(url: str, socket_timeout: float) -> Redis:
     parts = urlsplit(url)
     netloc = parts.netloc.rsplit("@", 1)
     password = unquote(netloc[0].split(":", 1)[-1]) if len(netloc) == 2 else None
-    hosts = []
-    for item in netloc[-1].split(","):
-        host, _, port = item.rpartition(":")
-        hosts.append((host or item, int(port) if host else 26379))
+    hosts = _hosts(netloc[-1], 26379)
     path = [p for p in parts.path.split("/") if p]
     if not path:
         raise ConfigError(
@@ -58,6 +64,50 @@ def _sentinel_client(url: str, socket_timeout: float) -> Redis:
     )
     client: Redis = sentinel.master_for(path[0], db=db, decode_responses=True, socket_timeout=socket_timeout)
     return client
+
+
+def _hosts(netloc: str, default_port: int) -> list[tuple[str, int]]:
+    hosts = []
+    for item in netloc.split(","):
+        host, _, port = item.rpartition(":")
+        try:
+            hosts.append((host or item, int(port) if host else default_port))
+        except ValueError:
+            raise ConfigError(f"bad host:port {item!r} in AUTONOMIC_REDIS_URL") from None
+    return hosts
+
+
+def hash_tag(key: str) -> str | None:
+    """The part of `key` Redis Cluster hashes (`{...}`), or None when it has no hash tag."""
+    match = re.search(r"\{([^}]+)\}", key)
+    return match.group(1) if match else None
+
+
+def _cluster_client(settings: Settings, socket_timeout: float) -> Redis:
+    parts = urlsplit(settings.redis_url)
+    netloc = parts.netloc.rsplit("@", 1)
+    password = unquote(netloc[0].split(":", 1)[-1]) if len(netloc) == 2 else None
+    nodes = [ClusterNode(host, port) for host, port in _hosts(netloc[-1], 6379)]
+    client = RedisCluster(
+        startup_nodes=nodes,
+        password=password,
+        decode_responses=True,
+        socket_timeout=socket_timeout,
+        socket_connect_timeout=settings.redis_timeout,
+        ssl=parts.scheme.lower() == "rediss+cluster",
+    )
+    return cast(Redis, client)
+
+
+def check_cluster_keys(settings: Settings) -> None:
+    """On a cluster, the namespace and flag prefix must share one hash tag (one slot)."""
+    ns, flags = hash_tag(settings.redis_namespace), hash_tag(settings.flag_prefix)
+    if ns is None or ns != flags:
+        raise ConfigError(
+            "redis+cluster:// needs one hash tag in both AUTONOMIC_REDIS_NAMESPACE and "
+            "AUTONOMIC_FLAG_PREFIX (e.g. {autonomic}: and {autonomic}flags:), so every "
+            f"key lives in one slot; got {settings.redis_namespace!r} and {settings.flag_prefix!r}"
+        )
 
 
 @dataclass(frozen=True)
@@ -83,6 +133,13 @@ def connect(settings: Settings) -> Clients:
         client = _memory_client()
         return Clients(client, client, embedded=True)
     timeout = settings.redis_timeout
+    if scheme in ("redis+cluster", "rediss+cluster"):
+        check_cluster_keys(settings)
+        return Clients(
+            _cluster_client(settings, timeout),
+            _cluster_client(settings, timeout + BLOCK_MS / 1000),
+            embedded=False,
+        )
     if scheme == "redis+sentinel":
         return Clients(
             _sentinel_client(url, timeout),
@@ -92,7 +149,7 @@ def connect(settings: Settings) -> Clients:
     if scheme not in ("redis", "rediss", "unix"):
         raise ConfigError(
             f"AUTONOMIC_REDIS_URL scheme {scheme or url!r} is not supported: "
-            "use memory://, redis://, rediss://, unix:// or redis+sentinel://"
+            "use memory://, redis://, rediss://, unix://, redis+sentinel:// or redis+cluster://"
         )
 
     def make(socket_timeout: float) -> Redis:

@@ -92,3 +92,7 @@ class Keys:
     def job_successes(self) -> str:
         """Hash job id -> time of its last successful run."""
         return f"{self.ns}job-successes"
+
+    def kube_budget(self, scope: str) -> str:
+        """Sliding window of Kubernetes writes for one budget scope (workload, namespace, total)."""
+        return f"{self.ns}budget:kube:{scope}"

@@ -15,8 +15,10 @@ from typing import Any, Literal
 import msgspec
 
 AlertStatus = Literal["firing", "resolved"]
-ExecutionStatus = Literal["running", "awaiting_approval", "succeeded", "failed", "skipped", "rejected"]
-ActionStatus = Literal["ok", "dry_run", "refused", "failed"]
+ExecutionStatus = Literal[
+    "running", "awaiting_approval", "succeeded", "succeeded_with_failures", "failed", "skipped", "rejected"
+]
+ActionStatus = Literal["ok", "dry_run", "refused", "failed", "pending"]
 Source = Literal["alertmanager", "manual", "system", "followup"]
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
@@ -128,6 +130,7 @@ class ActionRecord(msgspec.Struct, kw_only=True):
     reason: str | None = None
     started_at: float = 0.0
     duration_ms: float = 0.0
+    best_effort: bool = False
 
 
 class Execution(msgspec.Struct, kw_only=True):

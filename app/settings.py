@@ -58,6 +58,7 @@ class Settings(BaseSettings):
     redis_url: str = "memory://"
     redis_namespace: str = "autonomic:"
     redis_timeout: Seconds = 2.0
+    redis_wait_replicas: int = Field(0, ge=0)  # replicas that must confirm an accepted alert
     flag_prefix: str = "flags:"
 
     webhook_token: SecretStr | None = None
@@ -100,7 +101,11 @@ class Settings(BaseSettings):
 
     kubeconfig: Path | None = None
     kube_context: str | None = None
-    kube_restart_budget: int = Field(3, ge=0)
+    kube_restart_budget: int = Field(3, ge=0)  # writes per workload per kube_budget_window
+    kube_namespace_budget: int = Field(10, ge=0)
+    kube_total_budget: int = Field(20, ge=0)
+    kube_budget_window: Seconds = 3600.0
+    kube_require_opt_in: bool = False
     kube_max_pod_deletes: int = Field(5, ge=1)
 
     slack_token: SecretStr | None = None

@@ -23,9 +23,9 @@ async def daily_cost_exceeded(alert: Alert, ctx: Context) -> None:
     """The daily budget is spent: economy tier and aggressive caching; page when critical."""
     await ctx.flags.set("llm.model_tier", "economy", ttl="6h")
     await ctx.flags.set("cache.mode", "aggressive", ttl="6h")
-    await ctx.slack.post("#cost-alerts", f"Daily LLM budget exceeded: {alert.text}")
     if alert.critical:
         await ctx.pagerduty.trigger()
+    await ctx.slack.post("#cost-alerts", f"Daily LLM budget exceeded: {alert.text}")
 
 
 @playbook(match='alertname="UserBudgetExceeded"', cooldown="30m")

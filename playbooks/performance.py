@@ -12,11 +12,11 @@ async def high_latency(alert: Alert, ctx: Context) -> None:
     critical, otherwise page if still firing in 10 minutes."""
     await ctx.flags.set("llm.fallback.enabled", "true", ttl="1h")
     await ctx.flags.set("cache.mode", "aggressive", ttl="1h")
-    await ctx.slack.post("#llm-performance", f"High latency: {alert.text}")
     if alert.critical:
         await ctx.pagerduty.trigger()
     else:
         await ctx.follow_up("10m", "page_if_still_firing")
+    await ctx.slack.post("#llm-performance", f"High latency: {alert.text}")
 
 
 @playbook(match='alertname="HighErrorRate"', cooldown="10m")
@@ -24,9 +24,9 @@ async def high_error_rate(alert: Alert, ctx: Context) -> None:
     """Provider errors are high: enable fallback providers and raise retry attempts; page when critical."""
     await ctx.flags.set("llm.fallback.enabled", "true", ttl="1h")
     await ctx.flags.set("llm.retry.max_attempts", "5", ttl="1h")
-    await ctx.slack.post("#llm-performance", f"High error rate: {alert.text}")
     if alert.critical:
         await ctx.pagerduty.trigger()
+    await ctx.slack.post("#llm-performance", f"High error rate: {alert.text}")
 
 
 @playbook(match='alertname="LowCacheHitRate"', cooldown="30m")

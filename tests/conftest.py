@@ -16,6 +16,19 @@ from tests.support.kube import KubeEmulator
 from tests.support.procs import ROOT, Service
 
 REDIS_URL = os.environ.get("AUTONOMIC_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+# With a redis+cluster:// URL (tests/reliability/test_redis_ha.py runs suites that way) the
+# fixtures talk to that cluster and every namespace carries a hash tag (one slot).
+CLUSTER = REDIS_URL.startswith("redis+cluster://")
+
+
+def sync_client(url: str = REDIS_URL) -> redis.Redis:
+    """A decoding client for `url` (a RedisCluster for redis+cluster://, used alike)."""
+    if url.startswith("redis+cluster://"):
+        host, _, port = url.split("://", 1)[1].split(",")[0].rpartition(":")
+        return redis.RedisCluster(host=host, port=int(port), decode_responses=True)  # type: ignore[return-value]
+    return redis.Redis.from_url(url, decode_responses=True)
+
+
 WEBHOOK_TOKEN = "test-webhook-token-0123456789"
 OPERATOR_TOKEN = "test-operator-token-0123456789"
 TEST_PLAYBOOKS = ROOT / "tests" / "playbooks"
@@ -24,13 +37,14 @@ TEST_PLAYBOOKS = ROOT / "tests" / "playbooks"
 @pytest.fixture
 def ns() -> Iterator[str]:
     """A fresh key namespace on the shared Redis, deleted afterwards."""
-    prefix = f"test-{uuid.uuid4().hex[:10]}:"
+    tag = f"test-{uuid.uuid4().hex[:10]}"
+    prefix = f"{{{tag}}}:" if CLUSTER else f"{tag}:"
     yield prefix
-    client = redis.Redis.from_url(REDIS_URL)
+    client = sync_client()
     try:
-        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
-        if keys:
-            client.delete(*keys)
+        keys = list(client.scan_iter(match=prefix.replace("{", "\\{").replace("}", "\\}") + "*", count=1000))
+        for key in keys:  # one by one: keys of a cluster may not share a slot
+            client.delete(key)
     finally:
         client.close()
 
@@ -42,13 +56,20 @@ def flag_prefix(ns: str) -> str:
 
 @pytest.fixture
 def sync_redis() -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(REDIS_URL, decode_responses=True)
+    client = sync_client()
     yield client
     client.close()
 
 
 @pytest.fixture
 async def aredis() -> AsyncIterator[aioredis.Redis]:
+    if CLUSTER:
+        host, _, port = REDIS_URL.split("://", 1)[1].split(",")[0].rpartition(":")
+        cluster: aioredis.Redis = aioredis.RedisCluster(host=host, port=int(port), decode_responses=True)  # type: ignore[assignment]
+        await cluster.initialize()  # type: ignore[attr-defined]  # its pubsub needs the slot map
+        yield cluster
+        await cluster.aclose()
+        return
     client = aioredis.Redis.from_url(REDIS_URL, decode_responses=True)
     yield client
     await client.aclose()

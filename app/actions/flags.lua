@@ -1,4 +1,5 @@
--- Flag leases, applied atomically. ARGV[1] = op, ARGV[2] = flag prefix,
+-- Flag leases, applied atomically. KEYS[] = the keys known before the call (see
+-- FlagStore._declared; for Redis Cluster routing). ARGV[1] = op, ARGV[2] = flag prefix,
 -- ARGV[3] = service namespace, ARGV[4] = lease grace (ms), ARGV[5] = now (ms, 0 = server time).
 -- Keys: {prefix}{name} (value), {prefix}{name}:leases (hash holder -> lease JSON,
 -- plus "~baseline"), {ns}leases (zset name -> next expiry), {ns}holder:{holder} (set of names),

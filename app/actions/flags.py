@@ -16,6 +16,7 @@ from typing import Any
 import msgspec
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
+from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import NoScriptError
 
 from app.coalesce import Coalescer
@@ -93,13 +94,35 @@ class FlagStore:
         self._script = redis.register_script(_SCRIPT)
         # Concurrent executions' lease updates share one round trip (each is still one atomic script).
         self._calls = Coalescer(redis, transaction=False)
+        self._cluster = isinstance(redis, RedisCluster)
+
+    def _declared(self, op: str, args: tuple[str | int, ...]) -> list[str]:
+        """The keys `op` is known to touch before it runs, declared in KEYS[] (Redis Cluster
+        routes the script by them). Keys found while it runs (a holder's flags, expired
+        leases) cannot be named in advance; they share the same hash tag."""
+        # Every op may settle a flag, which counts the change for /metrics.
+        keys = [self.namespace + k for k in ("leases", "flag-changes", "flag-changed-at")]
+        if op in ("set", "release", "revert"):
+            name = str(args[0])
+            keys += [self.prefix + name, self.prefix + name + ":leases"]
+        if op in ("set", "release"):
+            keys.append(f"{self.namespace}holder:{args[1]}")
+        elif op == "release_holder":
+            keys.append(f"{self.namespace}holder:{args[0]}")
+        if op == "set" and args[4]:
+            keys.append(str(args[4]))  # the episode's tombstone
+        return keys
 
     async def _run(self, op: str, *args: str | int, now_ms: int | None = None) -> Any:
         argv = [op, self.prefix, self.namespace, self.grace_ms, now_ms or 0, *args]
+        keys = self._declared(op, args)
 
         def add(pipe: Pipeline) -> int:
-            pipe.evalsha(self._script.sha, 0, *argv)
+            pipe.evalsha(self._script.sha, len(keys), *keys, *argv)
             return 1
+
+        if self._cluster:  # cluster pipelines refuse scripts: one call each
+            return await self._script(keys=keys, args=argv)
 
         try:
             (reply,) = await self._calls.run(add)

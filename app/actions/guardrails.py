@@ -1,36 +1,61 @@
-"""Guardrails kept in Redis so every replica sees the same state: the restart budget."""
+"""Guardrails kept in Redis so every replica sees the same state: the Kubernetes write budgets.
+
+Every write (restart, scale, pod deletion) spends units from three sliding
+windows at once — per workload, per namespace and in total — in one Lua script
+(`budget.lua`), so two replicas cannot both take the last unit. A unit is named
+by the action's idempotency key, so a repeated action (a reclaimed execution)
+does not spend twice.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib.resources import files
 
 from redis.asyncio import Redis
 
 from app.errors import GuardrailRefused
+from app.keys import Keys
 
-# Sliding one-hour window of restarts per workload; the member is the action's idempotency
-# key, so a repeated action does not spend the budget twice.
-_TAKE = """
-local now = tonumber(redis.call('TIME')[1]) * 1000
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]))
-if redis.call('ZSCORE', KEYS[1], ARGV[3]) then return 1 end
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
-redis.call('ZADD', KEYS[1], now, ARGV[3])
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return 1
-"""
+_SCRIPT = files("app.actions").joinpath("budget.lua").read_text()
+_SCOPES = ("workload", "namespace", "total")
 
 
-class RestartBudget:
-    """At most `per_hour` restarts per workload per rolling hour."""
+@dataclass(frozen=True)
+class Limits:
+    """Writes allowed per rolling window: per workload, per namespace, in total."""
 
-    def __init__(self, redis: Redis, namespace: str, per_hour: int, window_s: float = 3600.0) -> None:
-        self.redis = redis
-        self.prefix = f"{namespace}budget:restart:"
-        self.per_hour = per_hour
-        self.window_ms = int(window_s * 1000)
-        self._script = redis.register_script(_TAKE)
+    workload: int = 3
+    namespace: int = 10
+    total: int = 20
+    window_s: float = 3600.0
 
-    async def take(self, workload: str, key: str) -> None:
-        """Spend one restart for `workload`, or raise GuardrailRefused when the budget is spent."""
-        ok = await self._script(keys=[self.prefix + workload], args=[self.per_hour, self.window_ms, key])
-        if not ok:
-            raise GuardrailRefused(f"restart budget of {self.per_hour}/hour for {workload} is spent")
+
+class KubeBudget:
+    """Spends Kubernetes write units from the per-workload, per-namespace and total budgets."""
+
+    def __init__(self, redis: Redis, keys: Keys, limits: Limits) -> None:
+        self.keys = keys
+        self.limits = limits
+        self._script = redis.register_script(_SCRIPT)
+
+    async def take(self, namespace: str, workload: str, members: list[str]) -> None:
+        """Spend one unit per member for `workload` in `namespace` (`members` are idempotency
+        keys), or raise GuardrailRefused naming the budget that is used up."""
+        limits = self.limits
+        spent = await self._script(
+            keys=[
+                self.keys.kube_budget(f"workload:{namespace}/{workload}"),
+                self.keys.kube_budget(f"namespace:{namespace}"),
+                self.keys.kube_budget("total"),
+            ],
+            args=[limits.workload, limits.namespace, limits.total, int(limits.window_s * 1000), *members],
+        )
+        if spent:
+            scope = _SCOPES[int(spent) - 1]
+            limit = getattr(limits, scope)
+            where = {"workload": f"{namespace}/{workload}", "namespace": namespace, "total": "all namespaces"}
+            raise GuardrailRefused(
+                f"kube budget per {scope} ({limit} writes per {limits.window_s:g}s) "
+                f"is spent for {where[scope]}"
+            )

@@ -15,13 +15,14 @@ from redis.asyncio import Redis
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from app.actions.guardrails import RestartBudget
+from app.actions.guardrails import KubeBudget, Limits
 from app.actions.kube import KubeAdapter
 from app.actions.notify import NotifyAdapter
 from app.actions.pagerduty import PagerDutyAdapter
 from app.actions.redaction import Redactor
 from app.actions.retry import RetryPolicy
 from app.actions.slack import SlackAdapter
+from app.keys import Keys
 from app.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -82,10 +83,20 @@ async def build(settings: Settings, redis: Redis) -> Adapters:
         adapters.kube = KubeAdapter(
             api,
             namespaces=settings.kube_namespaces,
-            budget=RestartBudget(redis, settings.redis_namespace, settings.kube_restart_budget),
+            budget=KubeBudget(
+                redis,
+                Keys(settings.redis_namespace),
+                Limits(
+                    workload=settings.kube_restart_budget,
+                    namespace=settings.kube_namespace_budget,
+                    total=settings.kube_total_budget,
+                    window_s=settings.kube_budget_window,
+                ),
+            ),
             policy=policy,
             timeout=settings.action_timeout,
             max_pod_deletes=settings.kube_max_pod_deletes,
+            require_opt_in=settings.kube_require_opt_in,
         )
 
     if settings.pagerduty_routing_key is not None:

@@ -4,6 +4,13 @@ Uses slack_sdk's `AsyncWebClient` (bot token) or, as an alternative, an
 incoming-webhook URL (no threads there: replies become new messages). Text
 taken from alert labels and annotations is escaped so it cannot inject
 markup, links or mentions. 429 Retry-After, 5xx and network errors are retried.
+
+Every Web API message carries message metadata (`autonomic_action`, with the
+action's idempotency key: execution id + action index), so a replica that
+takes over an interrupted post can look the message up in the channel's
+recent history instead of posting it twice (`find`). An incoming webhook
+cannot be looked up: after an interrupted webhook post the message is not
+sent again (at most once).
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from app.actions.retry import Retryable, RetryPolicy, call, parse_retry_after
 from app.errors import PermanentError
 
+METADATA_EVENT = "autonomic_action"
 _RETRYABLE_ERRORS = frozenset(
     {"ratelimited", "service_unavailable", "internal_error", "fatal_error", "request_timeout"}
 )
@@ -66,6 +74,10 @@ def build_message(
     return Message(text=f"{title}: {text}"[:3000], blocks=blocks)
 
 
+class OutcomeUnknown(PermanentError):
+    """An interrupted call whose effect cannot be checked; it is not repeated (at most once)."""
+
+
 def _classify(exc: BaseException) -> BaseException:
     if isinstance(exc, SlackApiError):
         response = exc.response
@@ -100,14 +112,19 @@ class SlackAdapter:
         self.web = web
         self.webhook = webhook
         self.policy = policy
+        self._channel_ids: dict[str, str] = {}
 
     @property
     def threads(self) -> bool:
         """True when replies can go into a thread (Web API only)."""
         return self.web is not None
 
-    async def post(self, channel: str, message: Message, *, thread_ts: str | None = None) -> dict[str, Any]:
-        """Post `message`; return the channel and message ts (for threading)."""
+    async def post(
+        self, channel: str, message: Message, *, thread_ts: str | None = None, key: str = ""
+    ) -> dict[str, Any]:
+        """Post `message`; return the channel and message ts (for threading). `key` (the
+        action's idempotency key) goes into the message metadata for `find`."""
+        metadata = {"event_type": METADATA_EVENT, "event_payload": {"key": key}} if key else None
 
         async def once() -> dict[str, Any]:
             try:
@@ -119,6 +136,7 @@ class SlackAdapter:
                         thread_ts=thread_ts,
                         unfurl_links=False,
                         unfurl_media=False,
+                        metadata=metadata,
                     )
                     return {"channel": str(response["channel"]), "ts": str(response["ts"])}
                 assert self.webhook is not None
@@ -139,3 +157,65 @@ class SlackAdapter:
                 raise _classify(exc) from None
 
         return await call(self.policy, f"slack post to {channel}", once)
+
+    async def find(
+        self, channel: str, key: str, *, since: float, thread_ts: str | None = None
+    ) -> dict[str, Any] | None:
+        """The message an interrupted post with idempotency `key` left in `channel` (or in the
+        thread `thread_ts`) since `since`, or None. Webhook mode: OutcomeUnknown."""
+        if self.web is None:
+            raise OutcomeUnknown(
+                "slack webhook post was interrupted and cannot be checked; not repeated (at most once)"
+            )
+        web = self.web
+        oldest = f"{max(0.0, since - 60):.6f}"  # clock skew between us and Slack
+
+        async def once() -> dict[str, Any] | None:
+            try:
+                channel_id = await self._channel_id(web, channel)
+                if thread_ts:
+                    response = await web.conversations_replies(
+                        channel=channel_id, ts=thread_ts, oldest=oldest, include_all_metadata=True, limit=200
+                    )
+                else:
+                    response = await web.conversations_history(
+                        channel=channel_id, oldest=oldest, include_all_metadata=True, limit=200
+                    )
+            except Exception as exc:
+                raise _classify(exc) from None
+            for item in response.get("messages") or []:
+                meta = item.get("metadata") or {}
+                if (
+                    meta.get("event_type") == METADATA_EVENT
+                    and (meta.get("event_payload") or {}).get("key") == key
+                ):
+                    return {"channel": channel, "ts": str(item["ts"]), "found_after_takeover": True}
+            return None
+
+        try:
+            return await call(self.policy, f"slack history of {channel}", once)
+        except PermanentError as exc:
+            # The history cannot be read (Slack unreachable, a missing scope, an unknown
+            # channel): the outcome is unknown, so the message is not posted a second time.
+            raise OutcomeUnknown(f"interrupted slack post could not be checked: {exc}") from None
+
+    async def _channel_id(self, web: AsyncWebClient, channel: str) -> str:
+        """The ID of `#name` (reading history needs an ID; a post accepts either), found with
+        `conversations.list` (scope channels:read, groups:read for private channels)."""
+        name = channel.removeprefix("#")
+        if not channel.startswith("#"):
+            return channel
+        if name not in self._channel_ids:
+            cursor = ""
+            while True:
+                page = await web.conversations_list(
+                    types="public_channel,private_channel", exclude_archived=True, limit=1000, cursor=cursor
+                )
+                for item in page.get("channels") or []:
+                    self._channel_ids[str(item["name"])] = str(item["id"])
+                cursor = (page.get("response_metadata") or {}).get("next_cursor") or ""
+                if name in self._channel_ids or not cursor:
+                    break
+        if name not in self._channel_ids:
+            raise PermanentError(f"slack channel {channel} not found by conversations.list")
+        return self._channel_ids[name]

@@ -250,7 +250,10 @@ class Dispatcher:
             if spec is RESOLVE and not execution.actions:
                 execution.status = "succeeded"
                 return execution
-            return await self._finish(execution, "succeeded")
+            # A failed notification (best-effort) does not fail the run, but must show.
+            return await self._finish(
+                execution, "succeeded_with_failures" if recorder.failures else "succeeded"
+            )
 
     def _new_execution(
         self, ex_id: str, playbook: str, alert: Alert, event_key: str, trigger: Trigger, spec_dry_run: bool

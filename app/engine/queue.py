@@ -16,7 +16,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
-from redis.exceptions import ResponseError
+from redis.exceptions import RedisError, ResponseError
 
 from app.coalesce import Coalescer
 from app.keys import GROUP, Keys
@@ -28,6 +28,11 @@ MAX_BATCH_ALERTS = 5000
 
 class QueueFull(Exception):
     """The backlog reached `queue_max_len`; intake answers 503 until workers catch up."""
+
+
+class NotReplicated(RedisError):
+    """Fewer replicas than `redis_wait_replicas` confirmed the write in time: answer 503, so
+    Alertmanager retries (a no-op by dedup if the primary survives, a fresh accept if not)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +84,15 @@ class AlertQueue:
     """Producer and consumer operations on the alerts stream."""
 
     def __init__(
-        self, redis: Redis, keys: Keys, *, max_len: int, dedup_ttl_s: float, blocking: Redis | None = None
+        self,
+        redis: Redis,
+        keys: Keys,
+        *,
+        max_len: int,
+        dedup_ttl_s: float,
+        blocking: Redis | None = None,
+        wait_replicas: int = 0,
+        wait_timeout_s: float = 1.0,
     ) -> None:
         self.redis = redis
         self.blocking = blocking or redis
@@ -87,6 +100,8 @@ class AlertQueue:
         self.max_len = max_len
         self.dedup_ttl_ms = max(1, int(dedup_ttl_s * 1000))
         self._intake = redis.register_script(_INTAKE)
+        self.wait_replicas = wait_replicas
+        self.wait_timeout_ms = max(1, int(wait_timeout_s * 1000))
         self._waiting: deque[tuple[list[tuple[str, str, str]], asyncio.Future[str]]] = deque()
         self._flusher: asyncio.Task[None] | None = None
         self._acks = Coalescer(redis, transaction=False)
@@ -113,12 +128,20 @@ class AlertQueue:
                 items, future = self._waiting.popleft()
                 batch.append((items, future))
                 size += len(items)
-            args: list[str | int] = [self.keys.ns, self.dedup_ttl_ms, self.max_len, size]
+            args: list[str | int] = [self.dedup_ttl_ms, self.max_len, size]
+            keys = [self.keys.alerts]
             for items, _ in batch:
                 for item in items:
                     args.extend(item)
+                    keys.append(self.keys.dedup(item[0]))
             try:
-                reply = await self._intake(keys=[self.keys.alerts], args=args)
+                reply = await self._intake(keys=keys, args=args)
+                if self.wait_replicas and "1" in str(reply) and not str(reply).startswith("full:"):
+                    # A failover must not lose what we answer 202 for: the write has to
+                    # reach a replica first (Redis replication is asynchronous).
+                    acked = await self.redis.wait(self.wait_replicas, self.wait_timeout_ms)
+                    if int(acked) < self.wait_replicas:
+                        raise NotReplicated(f"{acked} of {self.wait_replicas} replicas confirmed the write")
             except BaseException as exc:
                 for _, future in batch:
                     if not future.done():

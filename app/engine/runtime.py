@@ -81,6 +81,8 @@ class Runtime:
             max_len=settings.queue_max_len,
             dedup_ttl_s=settings.dedup_ttl,
             blocking=clients.blocking,
+            wait_replicas=settings.redis_wait_replicas,
+            wait_timeout_s=settings.redis_timeout / 2,
         )
         dispatcher = Dispatcher(
             registry=registry,

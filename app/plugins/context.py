@@ -19,7 +19,8 @@ from pydantic import BaseModel
 from app.durations import parse_duration
 from app.errors import PermanentError
 from app.models import ActionRecord, Alert
-from app.plugins.facades import FlagActions, KubeActions, NotifyActions, PagerDutyActions, SlackActions
+from app.plugins.facades import FlagActions, KubeActions, PagerDutyActions
+from app.plugins.messaging import NotifyActions, SlackActions
 from app.plugins.recorder import Recorder
 
 Schedule = Callable[[str, str, float], Awaitable[dict[str, Any]]]
@@ -75,15 +76,25 @@ class Context:
         return structlog.get_logger("playbook").bind(playbook=self.playbook)
 
     async def act(
-        self, kind: str, target: str, fn: Callable[[], Awaitable[Any]], **params: Any
+        self,
+        kind: str,
+        target: str,
+        fn: Callable[[], Awaitable[Any]] | Callable[[str], Awaitable[Any]],
+        *,
+        best_effort: bool = False,
+        **params: Any,
     ) -> ActionRecord:
-        """Run a custom side effect as a recorded, idempotent action (skipped in dry-run,
-        refused while paused, not repeated when a reclaimed execution runs again)."""
+        """Run a custom side effect as a recorded action (skipped in dry-run, refused while
+        paused, not repeated once recorded). A `fn` taking one argument gets the action's
+        idempotency key (`{execution_id}:{index}`): if a replica dies inside the call, the
+        reclaiming replica calls `fn` again with the same key, so pass it on to the receiver
+        (an Idempotency-Key header, a dedup id) to make the effect happen once."""
+        takes_key = _positional_arity(fn) >= 1
 
-        async def call(_: str) -> Any:
-            return await fn()
+        async def call(key: str) -> Any:
+            return await (fn(key) if takes_key else fn())  # type: ignore[call-arg]
 
-        return await self.recorder.run(kind, target, params, call)
+        return await self.recorder.run(kind, target, params, call, best_effort=best_effort)
 
     async def approval(self, description: str) -> ActionRecord:
         """Wait (durably) until an operator approves; a rejection or the timeout stops the playbook."""
@@ -117,6 +128,15 @@ class Context:
     def actions(self) -> list[ActionRecord]:
         """Actions recorded so far in this attempt."""
         return self.recorder.records
+
+
+def _positional_arity(fn: Callable[..., Any]) -> int:
+    try:
+        parameters = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):  # some builtins have no signature
+        return 0
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return sum(1 for p in parameters if p.kind in kinds and p.default is inspect.Parameter.empty)
 
 
 class SyncProxy:

@@ -1,21 +1,19 @@
-"""What `ctx.flags`, `ctx.kube`, `ctx.pagerduty`, `ctx.slack`, `ctx.notify` do for a playbook:
-turn a call into a recorded action on the matching adapter, or a dry-run record when
-that system is not configured. Per-alert state that the resolve needs (the
-PagerDuty incident, the Slack thread) is kept in Redis.
+"""What `ctx.flags`, `ctx.kube` and `ctx.pagerduty` do for a playbook: turn a call into a
+recorded action on the matching adapter, or a dry-run record when that system is not
+configured. Per-alert state that the resolve needs (the PagerDuty incident) is kept in
+Redis. The notification facades (`ctx.slack`, `ctx.notify`) are in messaging.py.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import msgspec
 import structlog
 from redis.asyncio import Redis
 
 from app.actions.flags import FlagStore, check_name, encode_value
 from app.actions.kube import Kind
 from app.actions.pagerduty import dedup_key, severity_of
-from app.actions.slack import build_message
 from app.durations import parse_duration
 from app.errors import GuardrailRefused, PermanentError
 from app.keys import Keys
@@ -29,7 +27,7 @@ STATE_TTL_S = 7 * 86400
 log = structlog.get_logger(__name__)
 
 
-class _Facade:
+class SystemFacade:
     """Common plumbing: the recorder, the alert, the adapters and per-alert Redis state."""
 
     system = ""
@@ -115,7 +113,7 @@ class FlagActions:
         return await self._recorder.run("flags.release_all", self._holder, params, act, idempotent=True)
 
 
-class KubeActions(_Facade):
+class KubeActions(SystemFacade):
     """`ctx.kube`: workload restarts, pod deletion and scaling, behind the guardrails."""
 
     system = "kube"
@@ -135,20 +133,27 @@ class KubeActions(_Facade):
         )
 
     async def scale(
-        self, kind: Kind, name: str, namespace: str, replicas: int, *, approval: bool = False
+        self,
+        kind: Kind,
+        name: str,
+        namespace: str,
+        replicas: int,
+        *,
+        allow_zero: bool = False,
+        approval: bool = False,
     ) -> ActionRecord:
-        """Set a workload's replica count."""
+        """Set a workload's replica count (to 0 only with `allow_zero=True`)."""
         kube = self._adapters.kube
 
-        async def act(_: str) -> Any:
+        async def act(key: str) -> Any:
             assert kube is not None
-            return await kube.scale(kind, name, namespace, replicas)
+            return await kube.scale(kind, name, namespace, replicas, key=key, allow_zero=allow_zero)
 
         target = f"{namespace}/{kind}/{name}"
         return await self._recorder.run(
             "kube.scale",
             target,
-            {"replicas": replicas},
+            {"replicas": replicas, "allow_zero": allow_zero},
             act,
             unavailable=self._unavailable(),
             approval=f"scale {target} to {replicas}" if approval else None,
@@ -166,9 +171,21 @@ class KubeActions(_Facade):
         """Delete pods by name or equality labels, at most `max_count` (and the configured cap)."""
         kube = self._adapters.kube
 
-        async def act(_: str) -> Any:
+        async def act(key: str) -> Any:
             assert kube is not None
-            return await kube.delete_pods(namespace, names=names, labels=labels, max_count=max_count)
+            return await kube.delete_pods(namespace, names=names, labels=labels, max_count=max_count, key=key)
+
+        async def resolve(key: str, intent: ActionRecord) -> Any:
+            # Pods created since the interrupted call are the replacements: spare them.
+            assert kube is not None
+            return await kube.delete_pods(
+                namespace,
+                names=names,
+                labels=labels,
+                max_count=max_count,
+                key=key,
+                created_before=intent.started_at,
+            )
 
         params = {"names": names, "labels": labels, "max_count": max_count}
         return await self._recorder.run(
@@ -178,10 +195,11 @@ class KubeActions(_Facade):
             act,
             unavailable=self._unavailable(),
             approval=f"delete pods in {namespace}" if approval else None,
+            resolve=resolve,
         )
 
 
-class PagerDutyActions(_Facade):
+class PagerDutyActions(SystemFacade):
     """`ctx.pagerduty`: page on-call; the incident is keyed by the alert's fingerprint."""
 
     system = "pagerduty"
@@ -254,120 +272,3 @@ class PagerDutyActions(_Facade):
     async def paged(self) -> bool:
         """True if this alert has an open incident we triggered."""
         return bool(await self._redis.exists(self._keys.incident(self._alert.fingerprint)))
-
-
-class SlackActions(_Facade):
-    """`ctx.slack`: one Block Kit message per execution; replies land in the alert's thread."""
-
-    system = "slack"
-
-    def _links(self) -> dict[str, str]:
-        alert, links = self._alert, {}
-        if alert.generator_url:
-            links["Source"] = alert.generator_url
-        if alert.annotations.get("runbook_url"):
-            links["Runbook"] = alert.annotations["runbook_url"]
-        if self._adapters.public_url:
-            links["Autonomic"] = (
-                f"{self._adapters.public_url.rstrip('/')}/ui/executions/{self._recorder.execution_id}"
-            )
-        return links
-
-    async def post(self, channel: str | None, text: str) -> ActionRecord:
-        """Post `text` with the alert, what this execution has done so far, and links."""
-        alert, slack = self._alert, self._adapters.slack
-        channel = channel or self._adapters.slack_channel
-        done = [f"{r.kind} {r.target} ({r.status})" for r in self._recorder.records]
-        message = build_message(
-            title=alert.name or "alert",
-            text=text,
-            status=alert.status,
-            labels=alert.labels,
-            actions=done,
-            links=self._links(),
-        )
-
-        async def act(_: str) -> Any:
-            assert slack is not None
-            thread = await self._thread()
-            result = await slack.post(
-                channel, message, thread_ts=thread["ts"] if thread and thread["channel"] == channel else None
-            )
-            if result.get("ts") and thread is None:
-                await self._redis.set(
-                    self._keys.thread(alert.fingerprint), msgspec.json.encode(result), ex=STATE_TTL_S
-                )
-            return result
-
-        return await self._recorder.run(
-            "slack.post", channel, {"text": text}, act, unavailable=self._unavailable()
-        )
-
-    async def reply(self, text: str) -> ActionRecord:
-        """Reply in this alert's thread (a new message when there is none)."""
-        slack = self._adapters.slack
-        thread = await self._thread()
-        channel = thread["channel"] if thread else self._adapters.slack_channel
-        message = build_message(
-            title=self._alert.name or "alert",
-            text=text,
-            status=self._alert.status,
-            labels={},
-            actions=[],
-            links={},
-        )
-
-        async def act(_: str) -> Any:
-            assert slack is not None
-            result = await slack.post(channel, message, thread_ts=thread["ts"] if thread else None)
-            if self._alert.status == "resolved":  # the next episode starts a new thread
-                await self._redis.delete(self._keys.thread(self._alert.fingerprint))
-            return result
-
-        return await self._recorder.run(
-            "slack.reply", channel, {"text": text}, act, unavailable=self._unavailable()
-        )
-
-    async def _thread(self) -> dict[str, str] | None:
-        raw = await self._redis.get(self._keys.thread(self._alert.fingerprint))
-        return msgspec.json.decode(raw) if raw else None
-
-    async def has_thread(self) -> bool:
-        """True if a message about this alert was posted (so a resolve can reply to it)."""
-        return bool(await self._redis.exists(self._keys.thread(self._alert.fingerprint)))
-
-
-class NotifyActions(_Facade):
-    """`ctx.notify`: outbound HTTP notifications."""
-
-    system = "notify"
-
-    async def post(self, url: str, payload: dict[str, Any]) -> ActionRecord:
-        """POST `payload` as JSON to `url` (with an Idempotency-Key header)."""
-        notify = self._adapters.notify
-
-        async def act(key: str) -> Any:
-            assert notify is not None
-            return await notify.post(url, payload, idempotency_key=key)
-
-        return await self._recorder.run(
-            "notify.post", url, {"payload": payload}, act, unavailable=self._unavailable()
-        )
-
-    async def user(self, user_id: str, kind: str, message: str) -> ActionRecord:
-        """Tell one end user something through the application's notification endpoint."""
-        notify = self._adapters.notify
-        missing = self._adapters.missing.get("notify.user")
-        payload = {"user_id": user_id, "kind": kind, "message": message, "alert": self._alert.name}
-
-        async def act(key: str) -> Any:
-            assert notify is not None and notify.user_url is not None
-            return await notify.post(notify.user_url, payload, idempotency_key=key)
-
-        return await self._recorder.run(
-            "notify.user",
-            user_id,
-            {"kind": kind, "message": message},
-            act,
-            unavailable=f"notify.user not configured: {missing}" if missing else None,
-        )

@@ -18,7 +18,8 @@ from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-from app.plugins.facades import FlagActions, KubeActions, NotifyActions, PagerDutyActions, SlackActions
+from app.plugins.facades import FlagActions, KubeActions, PagerDutyActions
+from app.plugins.messaging import NotifyActions, SlackActions
 
 _FACADES = (FlagActions, KubeActions, PagerDutyActions, SlackActions, NotifyActions)
 _FACADE_NAMES = {"flags", "kube", "pagerduty", "slack", "notify"}

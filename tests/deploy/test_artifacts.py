@@ -109,7 +109,8 @@ def test_chart_security_and_rbac() -> None:
         assert required in deployment
     rbac = (CHART / "templates" / "rbac.yaml").read_text()
     assert "kind: ClusterRole" not in rbac  # namespaced Roles only, per allowlisted namespace
-    assert 'verbs: ["get", "patch"]' in rbac and 'verbs: ["list", "delete"]' in rbac
+    assert 'verbs: ["get", "patch"]' in rbac and 'verbs: ["get", "list", "delete"]' in rbac
+    assert "/scale" not in rbac  # scaling patches the workload: no verbs nothing uses
     assert "range $ns := .Values.kubernetes.namespaces" in rbac
 
 

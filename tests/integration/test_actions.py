@@ -15,13 +15,14 @@ import redis.asyncio as aioredis
 from kubernetes.aio import config as kconfig
 from slack_sdk.web.async_client import AsyncWebClient
 
-from app.actions.guardrails import RestartBudget
+from app.actions.guardrails import KubeBudget, Limits
 from app.actions.kube import KubeAdapter, selector
 from app.actions.notify import NotifyAdapter
 from app.actions.pagerduty import PagerDutyAdapter, severity_of
 from app.actions.retry import ActionFailed, Retryable, RetryPolicy
 from app.actions.slack import SlackAdapter, build_message, escape
 from app.errors import GuardrailRefused, PermanentError
+from app.keys import Keys
 from tests.conftest import NOTIFY_TOKEN, PD_ROUTING_KEY, SLACK_TOKEN
 from tests.support.fakes import NotifyFake, PagerDutyFake, SlackFake
 from tests.support.kube import deployment
@@ -50,7 +51,7 @@ async def k8s(aredis: aioredis.Redis, ns: str) -> AsyncIterator[tuple[Any, KubeA
         adapter = KubeAdapter(
             api,
             namespaces=["llm"],
-            budget=RestartBudget(aredis, ns, per_hour=2),
+            budget=KubeBudget(aredis, Keys(ns), Limits(workload=2)),
             policy=FAST,
             timeout=0.5,
         )
@@ -84,7 +85,7 @@ async def test_restart_guardrails(k8s: tuple[Any, KubeAdapter]) -> None:
         await kube.restart("deployment", "frozen", "llm", key="b")
     await kube.restart("deployment", "chat", "llm", key="c")
     await kube.restart("deployment", "chat", "llm", key="d")
-    with pytest.raises(GuardrailRefused, match="restart budget of 2/hour"):
+    with pytest.raises(GuardrailRefused, match="kube budget per workload"):
         await kube.restart("deployment", "chat", "llm", key="e")
     assert len(patches(emulator)) == 2
     assert not [r for r in list(emulator) if "kube-system" in r.url.path]  # never touched
@@ -131,22 +132,22 @@ async def test_delete_pods_by_validated_selector_with_a_cap(k8s: tuple[Any, Kube
             "spec": {"containers": [{"name": "app", "image": "chat:1"}]},
         }
     with pytest.raises(GuardrailRefused, match="3 pods match, more than the limit of 2"):
-        await kube.delete_pods("llm", labels={"app": "chat"}, max_count=2)
+        await kube.delete_pods("llm", labels={"app": "chat"}, max_count=2, key="k0")
     listing = [
         r for r in list(emulator) if str(r.method).upper().endswith("GET") and r.url.path.endswith("/pods")
     ]
     assert listing[-1].params["labelSelector"] == "app=chat"  # kmock ignores it: assert what was asked
-    result = await kube.delete_pods("llm", names=["chat-0"])
+    result = await kube.delete_pods("llm", names=["chat-0"], key="k1")
     assert result == {"deleted": ["chat-0"]}
     with pytest.raises(PermanentError, match="invalid label selector"):
-        await kube.delete_pods("llm", labels={"app": "chat,tier!=x"})
+        await kube.delete_pods("llm", labels={"app": "chat,tier!=x"}, key="k2")
 
 
 async def test_scale(k8s: tuple[Any, KubeAdapter]) -> None:
     emulator, kube = k8s
-    assert await kube.scale("deployment", "chat", "llm", 4) == {"replicas": 4}
+    assert await kube.scale("deployment", "chat", "llm", 4, key="s1") == {"replicas": 4, "was": 2}
     (patch,) = patches(emulator)
-    assert patch.url.path.endswith("/deployments/chat/scale")
+    assert patch.url.path.endswith("/deployments/chat")  # the workload itself: no */scale RBAC
     assert patch.data == {"spec": {"replicas": 4}}
 
 
@@ -231,6 +232,33 @@ async def test_slack_incoming_webhook_alternative(slack: SlackFake) -> None:
     (request,) = slack.requests
     assert request["path"] == "/hooks/T0/B0/secret"
     assert json.loads(request["body"])["blocks"][0]["type"] == "header"
+
+
+async def test_slack_finds_an_interrupted_post_by_its_metadata(slack: SlackFake) -> None:
+    import time
+
+    from app.actions.slack import OutcomeUnknown
+
+    adapter = slack_adapter(slack)
+    since = time.time()
+    first = await adapter.post("#ops", MESSAGE, key="ex-1:0")
+    reply = await adapter.post("#ops", MESSAGE, thread_ts=first["ts"], key="ex-1:1")
+    assert slack.messages[0]["metadata"] == {
+        "event_type": "autonomic_action",
+        "event_payload": {"key": "ex-1:0"},
+    }
+    found = await adapter.find("#ops", "ex-1:0", since=since)  # #name resolved to its ID first
+    assert found is not None and found["ts"] == first["ts"]
+    in_thread = await adapter.find("#ops", "ex-1:1", since=since, thread_ts=first["ts"])
+    assert in_thread is not None and in_thread["ts"] == reply["ts"]
+    assert await adapter.find("#ops", "ex-2:0", since=since) is None  # never posted: post it
+    with pytest.raises(OutcomeUnknown, match="could not be checked"):
+        await adapter.find("#nowhere", "ex-1:0", since=since)
+    from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+    hook = SlackAdapter(webhook=AsyncWebhookClient(f"{slack.url}/hooks/T0/B0/x"), policy=FAST)
+    with pytest.raises(OutcomeUnknown, match="at most once"):
+        await hook.find("#ops", "ex-1:0", since=since)
 
 
 # -- PagerDuty --------------------------------------------------------------------------------

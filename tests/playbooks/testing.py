@@ -22,7 +22,13 @@ _client: aioredis.Redis | None = None
 def client() -> aioredis.Redis:
     global _client
     if _client is None:
-        _client = aioredis.Redis.from_url(os.environ["TEST_REDIS_URL"], decode_responses=True)
+        url = os.environ["TEST_REDIS_URL"]
+        if url.startswith("redis+cluster://"):  # the suite running on a Redis Cluster
+            host, _, port = url.split("://", 1)[1].split(",")[0].rpartition(":")
+            _client = aioredis.RedisCluster(host=host, port=int(port), decode_responses=True)  # type: ignore[assignment]
+        else:
+            _client = aioredis.Redis.from_url(url, decode_responses=True)
+    assert _client is not None
     return _client
 
 
@@ -112,6 +118,48 @@ async def crash_page(alert: Alert, ctx: Context) -> None:
     while not await client().exists(NS + "release"):
         await asyncio.sleep(0.02)
     await ctx.flags.set("crashpage." + alert.fingerprint, "done", ttl="10m")
+
+
+@playbook(match='alertname="CrashEffect"')
+async def crash_effect(alert: Alert, ctx: Context) -> None:
+    """One side effect of the kind named by the `effect` label (the test kills the replica
+    inside that call), then a flag that says the execution finished."""
+    kind = alert.labels["effect"]
+    if kind == "slack":
+        await ctx.slack.post("#crash", f"effect {alert.fingerprint}")
+    elif kind == "pagerduty":
+        await ctx.pagerduty.trigger()
+    elif kind == "notify":
+        await ctx.notify.user("u1", "crash", "effect")
+    elif kind == "kube":
+        await ctx.kube.restart("deployment", "chat", "llm")
+    elif kind == "act":
+
+        async def effect(key: str) -> None:
+            # A receiver that honours the idempotency key: the effect happens once per key.
+            if await client().set(NS + "act:" + key, "1", nx=True):
+                await _incr("effects:act")
+            await client().set(NS + "inside", os.getpid())
+            while not await client().exists(NS + "release"):
+                await asyncio.sleep(0.02)
+
+        await ctx.act("test.effect", "keyed", effect)
+    await ctx.flags.set("crash.effect", kind, ttl="10m")
+
+
+@playbook(match='alertname="HaTest"')
+async def ha(alert: Alert, ctx: Context) -> None:
+    """Hold the group's flag and count one effect per alert in TEST_REDIS_URL (outside the
+    Redis under test): `runs` counts every execution, `effects` the ones whose idempotency
+    key was new (what a receiver honouring the key would see)."""
+    await ctx.flags.set("ha.g" + alert.labels["group"], "on", ttl="30m")
+
+    async def effect(key: str) -> None:
+        await client().hincrby(NS + "ha:runs", alert.fingerprint, 1)
+        if await client().set(NS + "ha:key:" + key, "1", nx=True):
+            await client().hincrby(NS + "ha:effects", alert.fingerprint, 1)
+
+    await ctx.act("test.effect", "ha", effect)
 
 
 @playbook(match='alertname="StormTest"')

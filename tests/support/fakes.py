@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import ssl
+import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -25,6 +27,14 @@ class Reply:
     status: int
     body: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """A client that went away mid-request (a SIGKILLed replica) is expected here: no traceback."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class FakeServer:
@@ -83,7 +93,7 @@ class FakeServer:
                 pass
 
         self.port = free_port()
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.server = _QuietServer(("127.0.0.1", self.port), Handler)
         if tls is not None:
             self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
         self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
@@ -110,12 +120,18 @@ class FakeServer:
 
 
 class SlackFake(FakeServer):
-    """Slack Web API `chat.postMessage` (Bearer xoxb token; channel and text or blocks required)."""
+    """Slack Web API `chat.postMessage`, `conversations.history`, `conversations.replies` and
+    `conversations.list` (Bearer xoxb token; channel and text or blocks required; a post takes
+    `#name` or an ID, reading history takes only an ID, as Slack does; message metadata kept
+    and returned only with `include_all_metadata`). Channels in `missing` answer
+    channel_not_found."""
 
     def __init__(self, token: str) -> None:
         self.token = token
         self.messages: list[dict[str, Any]] = []
-        self._ts = 1700000000.0
+        self.missing: set[str] = set()
+        self.channel_ids: dict[str, str] = {}  # name (without #) -> ID, made on first post
+        self._ts = 0.0
         super().__init__(self._handle)
 
     def _handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Reply:
@@ -125,26 +141,57 @@ class SlackFake(FakeServer):
                 return Reply(400, {"error": "no_text"})
             self.messages.append(payload)
             return Reply(200, {})
-        if path != "/api/chat.postMessage":
+        route, _, query = path.partition("?")
+        known = ("chat.postMessage", "conversations.history", "conversations.replies", "conversations.list")
+        if route.removeprefix("/api/") not in known:
             return Reply(404, {"ok": False, "error": "unknown_method"})
         if headers.get("authorization") != f"Bearer {self.token}":
             return Reply(200, {"ok": False, "error": "invalid_auth"})
         if headers.get("content-type", "").startswith("application/json"):
             args = json.loads(body)
         else:
-            args = {k: v[0] for k, v in parse_qs(body.decode()).items()}
-            if isinstance(args.get("blocks"), str):
-                args["blocks"] = json.loads(args["blocks"])
-        if not args.get("channel"):
+            args = {k: v[0] for k, v in parse_qs(body.decode() or query).items()}
+            for field_name in ("blocks", "metadata"):
+                if isinstance(args.get(field_name), str):
+                    args[field_name] = json.loads(args[field_name])
+        if route == "/api/conversations.list":
+            channels = [{"id": cid, "name": name} for name, cid in sorted(self.channel_ids.items())]
+            return Reply(200, {"ok": True, "channels": channels, "response_metadata": {"next_cursor": ""}})
+        if not args.get("channel") or args["channel"] in self.missing:
             return Reply(200, {"ok": False, "error": "channel_not_found"})
+        if route != "/api/chat.postMessage":
+            if args["channel"] not in self.channel_ids.values():  # history wants an ID
+                return Reply(200, {"ok": False, "error": "channel_not_found"})
+            return Reply(200, self._history(route, args))
         if not (args.get("text") or args.get("blocks")):
             return Reply(200, {"ok": False, "error": "no_text"})
-        self._ts += 1
+        name = args["channel"].removeprefix("#")
+        channel_id = name if name in self.channel_ids.values() else None
+        if channel_id is None:
+            channel_id = self.channel_ids.setdefault(name, f"C{len(self.channel_ids) + 1:08d}")
+        self._ts = max(time.time(), self._ts + 0.001)  # like Slack: the post time, unique per channel
         ts = f"{self._ts:.6f}"
-        self.messages.append({**args, "ts": ts})
+        self.messages.append({**args, "ts": ts, "channel_id": channel_id})
         return Reply(
-            200, {"ok": True, "channel": "C0FAKE", "ts": ts, "message": {"text": args.get("text", "")}}
+            200, {"ok": True, "channel": channel_id, "ts": ts, "message": {"text": args.get("text", "")}}
         )
+
+    def _history(self, route: str, args: dict[str, Any]) -> dict[str, Any]:
+        oldest = float(args.get("oldest") or 0)
+        with_meta = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
+        thread = args.get("ts") if route.endswith("replies") else None
+        found = [
+            {
+                "ts": m["ts"],
+                "text": m.get("text", ""),
+                **({"metadata": m["metadata"]} if with_meta and m.get("metadata") else {}),
+            }
+            for m in reversed(self.messages)
+            if m.get("channel_id") == args["channel"]
+            and float(m["ts"]) > oldest
+            and (thread is None or m.get("thread_ts") == thread or m["ts"] == thread)
+        ]
+        return {"ok": True, "messages": found[: int(args.get("limit") or 100)], "has_more": False}
 
     def top_level(self) -> list[dict[str, Any]]:
         return [m for m in self.messages if not m.get("thread_ts")]
@@ -199,21 +246,42 @@ class PagerDutyFake(FakeServer):
     def actions(self, action: str) -> list[dict[str, Any]]:
         return [e for e in self.events if e["event_action"] == action]
 
+    def incidents(self) -> list[str]:
+        """Incidents opened, as PagerDuty counts them: a trigger whose dedup key is already
+        open is merged into that incident."""
+        opened: list[str] = []
+        open_keys: set[str] = set()
+        for event in self.events:
+            key = event.get("dedup_key", "")
+            if event["event_action"] == "trigger" and key not in open_keys:
+                open_keys.add(key)
+                opened.append(key)
+            elif event["event_action"] == "resolve":
+                open_keys.discard(key)
+        return opened
+
 
 class NotifyFake(FakeServer):
-    """The application's user-notification endpoint: Bearer token and Idempotency-Key required."""
+    """The application's user-notification endpoint: Bearer token and Idempotency-Key required;
+    like a receiver that honours the key, a repeat is acknowledged and not delivered again."""
 
     def __init__(self, token: str) -> None:
         self.token = token
         self.notifications: list[dict[str, Any]] = []
+        self.delivered: list[dict[str, Any]] = []
         super().__init__(self._handle)
 
     def _handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Reply:
         if headers.get("authorization") != f"Bearer {self.token}":
             return Reply(401, {"error": "unauthorized"})
-        if not headers.get("idempotency-key"):
+        key = headers.get("idempotency-key")
+        if not key:
             return Reply(400, {"error": "Idempotency-Key required"})
-        self.notifications.append({"key": headers["idempotency-key"], **json.loads(body)})
+        note = {"key": key, **json.loads(body)}
+        self.notifications.append(note)
+        if any(d["key"] == key for d in self.delivered):
+            return Reply(200, {"accepted": True, "replayed": True})
+        self.delivered.append(note)
         return Reply(202, {"accepted": True})
 
 

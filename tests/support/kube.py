@@ -96,6 +96,19 @@ class KubeEmulator:
             r for r in found if (method is None or r["method"] == method.upper()) and path_part in r["path"]
         ]
 
+    def hold_patches(self, resource: str = DEPLOYMENTS) -> tuple[threading.Event, threading.Event]:
+        """Hold every PATCH of `resource` open until `release` is set (`held` tells one arrived);
+        the patch is then applied as usual (the reaction returns nothing, so kmock goes on)."""
+        held, release = threading.Event(), threading.Event()
+
+        async def gate() -> None:
+            held.set()
+            while not release.is_set():
+                await asyncio.sleep(0.01)
+
+        self.run(lambda k: k[kmock.method.PATCH, kmock.resource(resource)] << gate)
+        return held, release
+
     def kubeconfig(self, directory: Path) -> Path:
         path = directory / "kubeconfig"
         path.write_text(

@@ -32,7 +32,58 @@ async def test_performs_and_persists_successful_actions() -> None:
     record = await recorder.run("test.effect", "t", {"a": 1}, act)
     assert (record.status, record.result, record.index) == ("ok", "done", 0)
     assert calls == [1]
-    assert persisted == [record]
+    # Write-ahead: the intent (with its key) before the call, the result after it.
+    assert [(r.status, r.params) for r in persisted] == [("pending", {"a": 1, "key": ":0"}), ("ok", {"a": 1})]
+    assert persisted[-1] is record
+
+
+async def test_interrupted_call_is_resolved_before_it_is_repeated() -> None:
+    calls, act = counter()
+    intent = ActionRecord(index=0, kind="slack.post", target="#c", status="pending", started_at=5.0)
+    seen: list[tuple[str, float]] = []
+
+    async def found(key: str, pending: ActionRecord) -> Any:
+        seen.append((key, pending.started_at))
+        return {"ts": "1.0"}
+
+    recorder = Recorder(dry_run=False, paused=False, completed={0: intent}, persist=None, execution_id="ex")
+    record = await recorder.run("slack.post", "#c", {}, act, resolve=found)
+    assert (record.status, record.result, calls, seen) == ("ok", {"ts": "1.0"}, [], [("ex:0", 5.0)])
+
+    async def missing(key: str, pending: ActionRecord) -> Any:
+        return None
+
+    persisted: list[ActionRecord] = []
+
+    async def persist(record: ActionRecord) -> None:
+        persisted.append(record)
+
+    recorder = Recorder(
+        dry_run=False, paused=False, completed={0: intent}, persist=persist, execution_id="ex"
+    )
+    record = await recorder.run("slack.post", "#c", {}, act, resolve=missing)
+    assert (record.status, calls) == ("ok", [1])  # not found: called again under the same key
+    assert [r.status for r in persisted] == ["ok"]  # the intent was already there
+
+
+async def test_best_effort_failure_is_recorded_and_the_playbook_goes_on() -> None:
+    async def unreachable(key: str) -> None:
+        raise ConnectionError("slack unreachable")
+
+    persisted: list[ActionRecord] = []
+
+    async def persist(record: ActionRecord) -> None:
+        persisted.append(record)
+
+    recorder = Recorder(dry_run=False, paused=False, completed={}, persist=persist)
+    record = await recorder.run("slack.post", "#c", {}, unreachable, best_effort=True)
+    assert (record.status, record.best_effort, record.error) == (
+        "failed",
+        True,
+        "ConnectionError: slack unreachable",
+    )
+    assert recorder.failures == [record]
+    assert persisted[-1] is record  # a reclaimed execution does not try it again
 
 
 async def test_completed_index_is_replayed_not_repeated() -> None:

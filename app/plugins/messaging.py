@@ -1,0 +1,176 @@
+"""What `ctx.slack` and `ctx.notify` do for a playbook: notifications, best-effort by default
+(a failure is recorded and the playbook goes on, so a message can never stop a page).
+
+Both are write-ahead like every side effect (see recorder.py); an interrupted
+Slack post is looked up by its message metadata before it is posted again, an
+interrupted HTTP notification is sent again under the same Idempotency-Key.
+One Slack message per execution; replies land in the alert's thread, kept in Redis.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from app.actions.slack import build_message
+from app.models import ActionRecord
+from app.plugins.facades import STATE_TTL_S, SystemFacade
+
+
+class SlackActions(SystemFacade):
+    """`ctx.slack`: one Block Kit message per execution; replies land in the alert's thread."""
+
+    system = "slack"
+
+    def _links(self) -> dict[str, str]:
+        alert, links = self._alert, {}
+        if alert.generator_url:
+            links["Source"] = alert.generator_url
+        if alert.annotations.get("runbook_url"):
+            links["Runbook"] = alert.annotations["runbook_url"]
+        if self._adapters.public_url:
+            links["Autonomic"] = (
+                f"{self._adapters.public_url.rstrip('/')}/ui/executions/{self._recorder.execution_id}"
+            )
+        return links
+
+    async def post(self, channel: str | None, text: str, *, best_effort: bool = True) -> ActionRecord:
+        """Post `text` with the alert, what this execution has done so far, and links.
+        Best-effort by default: a Slack failure is recorded and the playbook goes on."""
+        alert, slack = self._alert, self._adapters.slack
+        channel = channel or self._adapters.slack_channel
+        done = [f"{r.kind} {r.target} ({r.status})" for r in self._recorder.records]
+        message = build_message(
+            title=alert.name or "alert",
+            text=text,
+            status=alert.status,
+            labels=alert.labels,
+            actions=done,
+            links=self._links(),
+        )
+
+        async def remember(result: dict[str, Any], thread: dict[str, str] | None) -> dict[str, Any]:
+            if result.get("ts") and thread is None:
+                await self._redis.set(
+                    self._keys.thread(alert.fingerprint), msgspec.json.encode(result), ex=STATE_TTL_S
+                )
+            return result
+
+        async def in_thread() -> tuple[dict[str, str] | None, str | None]:
+            thread = await self._thread()
+            return thread, thread["ts"] if thread and thread["channel"] == channel else None
+
+        async def act(key: str) -> Any:
+            assert slack is not None
+            thread, ts = await in_thread()
+            return await remember(await slack.post(channel, message, thread_ts=ts, key=key), thread)
+
+        async def resolve(key: str, intent: ActionRecord) -> Any:
+            assert slack is not None
+            thread, ts = await in_thread()
+            found = await slack.find(channel, key, since=intent.started_at, thread_ts=ts)
+            return await remember(found, thread) if found is not None else None
+
+        return await self._recorder.run(
+            "slack.post",
+            channel,
+            {"text": text},
+            act,
+            unavailable=self._unavailable(),
+            resolve=resolve,
+            best_effort=best_effort,
+        )
+
+    async def reply(self, text: str, *, best_effort: bool = True) -> ActionRecord:
+        """Reply in this alert's thread (a new message when there is none); best-effort by default."""
+        slack = self._adapters.slack
+        thread = await self._thread()
+        channel = thread["channel"] if thread else self._adapters.slack_channel
+        message = build_message(
+            title=self._alert.name or "alert",
+            text=text,
+            status=self._alert.status,
+            labels={},
+            actions=[],
+            links={},
+        )
+
+        async def done(result: dict[str, Any]) -> dict[str, Any]:
+            if self._alert.status == "resolved":  # the next episode starts a new thread
+                await self._redis.delete(self._keys.thread(self._alert.fingerprint))
+            return result
+
+        async def act(key: str) -> Any:
+            assert slack is not None
+            return await done(
+                await slack.post(channel, message, thread_ts=thread["ts"] if thread else None, key=key)
+            )
+
+        async def resolve(key: str, intent: ActionRecord) -> Any:
+            assert slack is not None
+            ts = thread["ts"] if thread else None
+            found = await slack.find(channel, key, since=intent.started_at, thread_ts=ts)
+            return await done(found) if found is not None else None
+
+        return await self._recorder.run(
+            "slack.reply",
+            channel,
+            {"text": text},
+            act,
+            unavailable=self._unavailable(),
+            resolve=resolve,
+            best_effort=best_effort,
+        )
+
+    async def _thread(self) -> dict[str, str] | None:
+        raw = await self._redis.get(self._keys.thread(self._alert.fingerprint))
+        return msgspec.json.decode(raw) if raw else None
+
+    async def has_thread(self) -> bool:
+        """True if a message about this alert was posted (so a resolve can reply to it)."""
+        return bool(await self._redis.exists(self._keys.thread(self._alert.fingerprint)))
+
+
+class NotifyActions(SystemFacade):
+    """`ctx.notify`: outbound HTTP notifications."""
+
+    system = "notify"
+
+    async def post(self, url: str, payload: dict[str, Any], *, best_effort: bool = True) -> ActionRecord:
+        """POST `payload` as JSON to `url` (with an Idempotency-Key header, so a repeat after a
+        takeover is dropped by the receiver). Best-effort by default."""
+        notify = self._adapters.notify
+
+        async def act(key: str) -> Any:
+            assert notify is not None
+            return await notify.post(url, payload, idempotency_key=key)
+
+        return await self._recorder.run(
+            "notify.post",
+            url,
+            {"payload": payload},
+            act,
+            unavailable=self._unavailable(),
+            best_effort=best_effort,
+        )
+
+    async def user(self, user_id: str, kind: str, message: str, *, best_effort: bool = True) -> ActionRecord:
+        """Tell one end user something through the application's notification endpoint
+        (Idempotency-Key header; best-effort by default)."""
+        notify = self._adapters.notify
+        missing = self._adapters.missing.get("notify.user")
+        payload = {"user_id": user_id, "kind": kind, "message": message, "alert": self._alert.name}
+
+        async def act(key: str) -> Any:
+            assert notify is not None and notify.user_url is not None
+            return await notify.post(notify.user_url, payload, idempotency_key=key)
+
+        return await self._recorder.run(
+            "notify.user",
+            user_id,
+            {"kind": kind, "message": message},
+            act,
+            unavailable=f"notify.user not configured: {missing}" if missing else None,
+            best_effort=best_effort,
+        )
