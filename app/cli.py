@@ -62,13 +62,12 @@ def serve(
     ),
 ) -> None:
     """Run the service: webhook intake, workers and API."""
-    import uvicorn
-
-    from app import logs
+    from app import cli_serve, logs
     from app.web.app import create_app
 
     settings = load_settings(host=host, port=port)
     logs.configure(settings.log_level, settings.log_format)
+    sock = cli_serve.listen_socket(settings.host, settings.port)  # port in use: exit before anything
     try:
         application = create_app(settings)
     except AutonomicError as exc:
@@ -76,14 +75,7 @@ def serve(
     if settings.redis_url.startswith("memory://"):
         note("autonomic: Redis is in-process (memory://): state is lost on exit and")
         note("applications cannot read the flags; set AUTONOMIC_REDIS_URL=redis://…")
-    uvicorn.run(
-        application,
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=int(settings.shutdown_grace) + 5,
-    )
+    cli_serve.run(application, settings, sock)
 
 
 @cli.command("playbooks")

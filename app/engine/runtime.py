@@ -224,7 +224,19 @@ class Runtime:
     # -- lifecycle ------------------------------------------------------------------------
 
     async def start(self, *, run_workers: bool = True) -> None:
-        """Connect the adapters, define the jobs, start the scheduler and the workers."""
+        """Connect the adapters, define the jobs, start the scheduler and the workers.
+
+        If any step fails, what already started is stopped before the error propagates: a
+        replica that cannot start must not keep running jobs or hold the leader lock.
+        """
+        try:
+            await self._start(run_workers)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await self.stop(run_workers=run_workers)
+            raise
+
+    async def _start(self, run_workers: bool) -> None:
         self.dispatcher.adapters = await outside.build(self.settings, self.clients.commands)
         self._define_jobs()
         await self.flag_view.start()

@@ -122,7 +122,8 @@ class LeaderScheduler:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        self.scheduler.shutdown(wait=False)
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
         if self.leading:
             with contextlib.suppress(LockError, RedisError):
                 await self._lock.release()

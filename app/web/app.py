@@ -60,7 +60,13 @@ def create_app(
             playbooks=[spec.name for spec in runtime.registry],
             dry_run=settings.dry_run,
         )
-        await runtime.start(run_workers=run_workers)
+        try:
+            await runtime.start(run_workers=run_workers)  # stops what it started if it fails
+        except Exception as exc:
+            # `autonomic serve` prints this as one line instead of the lifespan's traceback.
+            app.state.startup_error = f"{type(exc).__name__}: {exc}"
+            log.error("start-up failed", error=app.state.startup_error)
+            raise
         try:
             yield
         finally:
@@ -97,6 +103,7 @@ def create_app(
                 "flag_readers": flag_readers,
                 "ofrep_rendered": ofrep.Rendered(),
                 "draining": False,
+                "startup_error": None,
             }
         ),
         logging_config=None,  # app.logs configures logging for the whole process
