@@ -56,3 +56,6 @@ def configure(level: str = "info", fmt: str = "json") -> None:
         logging.getLogger(name).propagate = True
     # Access logs would repeat every webhook; the metrics count them instead.
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    # APScheduler logs every run at info ("Running job …", "executed successfully"): most of an
+    # idle replica's log. The scheduler logs job failures and leadership changes itself.
+    logging.getLogger("apscheduler").setLevel(max(logging.WARNING, root.level))
