@@ -88,7 +88,10 @@ def list_playbooks(
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """List the playbooks this configuration loads; fails on a broken one. Starts nothing."""
+    """Check and list the playbooks this configuration loads.
+
+    Fails on a broken one, naming the file. Starts nothing.
+    """
     from app.plugins import loader
     from app.plugins.unawaited import unawaited_calls
 
@@ -152,7 +155,10 @@ def simulate(
     ],
     as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
 ) -> None:
-    """Show which playbooks a payload would run and what each would do; nothing changes."""
+    """Show what a payload would do; changes nothing.
+
+    Lists which playbooks the alerts would run and the actions each would take.
+    """
     from app.engine.resolve import RESOLVE_PLAYBOOK
     from app.engine.runtime import Runtime
     from app.models import Alert, InvalidPayload, decode_payload
@@ -430,7 +436,10 @@ def approvals(
 
 @cli.command()
 def jobs(as_json: JsonOpt = False, url: UrlOpt = "http://localhost:8080", token: TokenOpt = None) -> None:
-    """Scheduler jobs: schedule, last and next run, and the replica that leads."""
+    """Scheduler jobs, their runs and the leader.
+
+    Shows each job's schedule, last and next run, and the replica that leads.
+    """
     found = api(lambda: client(url, token).call("GET", "/api/jobs"))
     if as_json:
         print_json(found)
@@ -477,5 +486,22 @@ def reject(
 
 
 def main() -> None:
-    """Console-script entry point."""
-    cli()
+    """Console-script entry point: usage errors are one line and exit 2, like every user error."""
+    from typer._click import exceptions as click  # typer ships its own click; these are its errors
+
+    try:
+        code = cli(standalone_mode=False)
+    except click.NoArgsIsHelpError as exc:
+        exc.show()  # bare `autonomic`: the help, as before
+        code = exc.exit_code
+    except click.UsageError as exc:
+        command = exc.ctx.command_path if exc.ctx else "autonomic"
+        err.print(f"error: {exc.format_message()} (see {command} --help)")
+        code = exc.exit_code
+    except click.ClickException as exc:
+        err.print(f"error: {exc.format_message()}")
+        code = exc.exit_code
+    except click.Abort:
+        err.print("aborted")
+        code = 1
+    sys.exit(code if isinstance(code, int) else 0)
