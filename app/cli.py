@@ -17,7 +17,17 @@ import msgspec
 import typer
 from pydantic import ValidationError
 
-from app.cli_output import Column, err, fail, note, out, print_json, print_json_line, say, table
+from app.cli_output import (
+    Column,
+    err,
+    fail,
+    note,
+    out,
+    print_json,
+    print_json_line,
+    print_table,
+    say,
+)
 from app.errors import AutonomicError
 from app.settings import Settings, builtin_playbook_dir
 
@@ -93,6 +103,7 @@ def list_playbooks(
     Fails on a broken one, naming the file. Starts nothing.
     """
     from app.plugins import loader
+    from app.plugins.overview import playbook_view
     from app.plugins.unawaited import unawaited_calls
 
     settings = load_settings()
@@ -110,19 +121,7 @@ def list_playbooks(
     forgotten = [problem for spec in registry for problem in unawaited_calls(spec.fn)]
     if forgotten:
         fail("; ".join(forgotten))
-    found: list[dict[str, Any]] = [
-        {
-            "name": spec.name,
-            "match": spec.match,
-            "on": spec.on,
-            "cooldown_s": spec.cooldown,
-            "dry_run": spec.dry_run,
-            "timeout_s": spec.timeout,
-            "description": spec.description.strip().splitlines()[0] if spec.description.strip() else "",
-            "source": spec.source,
-        }
-        for spec in registry
-    ]
+    found = [playbook_view(spec) for spec in registry]
     if as_json:
         print_json(found)
         return
@@ -139,13 +138,13 @@ def list_playbooks(
             p["name"],
             p["match"],
             p["on"],
-            f"{p['cooldown_s']:g}s" if p["cooldown_s"] else "-",
+            p["cooldown"] or "-",
             "yes" if p["dry_run"] else "no",
             p["description"],
         ]
         for p in found
     ]
-    out.print(table(columns, rows))
+    print_table(columns, rows)
 
 
 @cli.command()
@@ -229,9 +228,9 @@ ActorOpt = Annotated[
 
 
 def client(url: str, token: str | None, actor: str | None = None) -> Any:
-    from app.cli_client import Client
+    from app.cli_client import Client, login_name
 
-    return Client(url, token, actor)
+    return Client(url, token, (actor or "").strip() or login_name())
 
 
 def api(fn: Any) -> Any:
@@ -322,7 +321,7 @@ def flags(
         ]
         for flag in active
     ]
-    out.print(table(columns, rows))
+    print_table(columns, rows)
 
 
 EXECUTION_COLUMNS = [
@@ -379,7 +378,7 @@ def executions(
                 print_json_line(execution)
         elif fresh or not follow:
             rows = [_execution_row(e) for e in fresh]
-            out.print(table(EXECUTION_COLUMNS, rows, show_header=not seen))
+            print_table(EXECUTION_COLUMNS, rows, show_header=not seen)
         seen.update(e["id"] for e in fresh)
         polls += 1
         if not follow or (max_polls and polls >= max_polls):
@@ -431,7 +430,7 @@ def approvals(
         ]
         for item in pending
     ]
-    out.print(table(columns, rows))
+    print_table(columns, rows)
 
 
 @cli.command()
@@ -444,7 +443,8 @@ def jobs(as_json: JsonOpt = False, url: UrlOpt = "http://localhost:8080", token:
     if as_json:
         print_json(found)
         return
-    say(f"leader: {found['leader'] or '(none)'}  this replica: {found['this_replica']}")
+    say(f"leader:       {found['leader'] or '(none)'}")
+    say(f"this replica: {found['this_replica']}")
     columns = [
         Column("job", whole=True),
         Column("schedule"),
@@ -458,7 +458,7 @@ def jobs(as_json: JsonOpt = False, url: UrlOpt = "http://localhost:8080", token:
         outcome = "-" if not last else ("ok" if last["ok"] else f"failed: {last.get('error') or ''}")
         when = time.strftime("%H:%M:%S", time.localtime(job["next_run"])) if job["next_run"] else "-"
         rows.append([job["id"], job["schedule"], when, outcome, job["description"]])
-    out.print(table(columns, rows))
+    print_table(columns, rows)
 
 
 @cli.command()
@@ -501,7 +501,7 @@ def main() -> None:
     except click.ClickException as exc:
         err.print(f"error: {exc.format_message()}")
         code = exc.exit_code
-    except click.Abort:
+    except typer.Abort:  # Ctrl-C
         err.print("aborted")
         code = 1
     sys.exit(code if isinstance(code, int) else 0)

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import getpass
 from typing import Any
 
 import httpx
+
+
+def login_name() -> str | None:
+    """Who runs the CLI when neither --as nor $USER names them: the login name (LOGNAME, or the
+    account's name), so the holder reads `operator:alice`, never `operator:` or a bare role."""
+    try:
+        return getpass.getuser() or None
+    except (KeyError, OSError):  # no name in the environment and no passwd entry (containers)
+        return None
 
 
 class ApiError(Exception):

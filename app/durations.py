@@ -1,7 +1,9 @@
-"""Human durations ("90s", "15m", "2h", "1h30m", "1d", or plain seconds) as float seconds.
+"""Human durations ("90s", "15m", "2h", "1h30m", "1d", or plain seconds) as float seconds, and
+back: `format_duration(600)` is "10m".
 
 Shared by playbook options (cooldown, timeout, flag TTLs) and settings, so an
-operator writes durations the same way everywhere.
+operator writes durations the same way everywhere, and reads them (CLI, console,
+API) in the same form.
 """
 
 from __future__ import annotations
@@ -36,3 +38,26 @@ def parse_duration(value: str | float | int) -> float:
     if seconds < 0:
         raise ValueError(f"invalid duration {value!r}: must not be negative")
     return seconds
+
+
+def format_duration(seconds: float) -> str:
+    """`seconds` the way an operator writes it: 600 → "10m", 5400 → "1h30m", 0.25 → "250ms".
+
+    The result parses back to the same value with `parse_duration` (to the millisecond).
+    """
+    if seconds < 0:
+        raise ValueError(f"invalid duration {seconds!r}: must not be negative")
+    millis = round(seconds * 1000)
+    if millis == 0:
+        return "0s"
+    if millis < 1000:
+        return f"{millis}ms"
+    whole, rest_ms = divmod(millis, 1000)
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        count, whole = divmod(whole, size)
+        if count:
+            parts.append(f"{count}{unit}")
+    if rest_ms:
+        parts.append(f"{rest_ms}ms")
+    return "".join(parts)

@@ -30,7 +30,7 @@ from app.engine.approvals import ApprovalStore
 from app.engine.executions import ExecutionStore
 from app.engine.followups import FollowUps
 from app.engine.resolve import RESOLVE
-from app.engine.triggers import Plan, Trigger, execution_id
+from app.engine.triggers import Plan, Trigger, execution_id, operator_holder
 from app.errors import ApprovalRejected, AwaitingApproval, PermanentError, TemporaryError
 from app.keys import Keys
 from app.models import ActionRecord, Alert, Execution, labels_fingerprint
@@ -157,7 +157,7 @@ class Dispatcher:
         if spec.params is not None:
             params = spec.params.model_validate(trigger.params)
         manual = trigger.source == "manual"
-        holder = f"operator:{trigger.actor or 'unknown'}" if manual else f"alert:{alert.fingerprint}"
+        holder = operator_holder(trigger.actor) if manual else f"alert:{alert.fingerprint}"
         tombstone = "" if manual else self.keys.resolved(alert.fingerprint, alert.episode)
         parts: dict[str, Any] = {
             "recorder": recorder,

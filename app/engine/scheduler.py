@@ -29,7 +29,7 @@ from redis.asyncio.lock import Lock
 from redis.exceptions import LockError, RedisError
 
 from app import metrics
-from app.durations import parse_duration
+from app.durations import format_duration, parse_duration
 from app.keys import Keys
 
 log = structlog.get_logger(__name__)
@@ -56,6 +56,26 @@ def period_s(trigger: BaseTrigger) -> float | None:
     first = trigger.get_next_fire_time(None, now)
     second = trigger.get_next_fire_time(first, first + timedelta(seconds=1)) if first else None
     return (second - first).total_seconds() if first and second else None
+
+
+def describe_trigger(trigger: BaseTrigger | None) -> str:
+    """A schedule in words for people (CLI, console, /api/jobs): `every 30s`, `hourly at :17`,
+    `daily at 03:00 UTC`, or the crontab itself (`cron */5 * * * 1-5`); `off` when unscheduled."""
+    if trigger is None:
+        return "off"
+    if isinstance(trigger, IntervalTrigger):
+        return f"every {format_duration(trigger.interval.total_seconds())}"
+    if isinstance(trigger, CronTrigger):
+        fields = {field.name: str(field) for field in trigger.fields}
+        minute, hour = fields["minute"], fields["hour"]
+        crontab = " ".join(fields[name] for name in ("minute", "hour", "day", "month", "day_of_week"))
+        rest_any = all(fields[name] == "*" for name in ("day", "month", "day_of_week"))
+        if rest_any and minute.isdigit() and hour == "*":
+            return f"hourly at :{int(minute):02d}"
+        if rest_any and minute.isdigit() and hour.isdigit():
+            return f"daily at {int(hour):02d}:{int(minute):02d} UTC"
+        return f"cron {crontab}"
+    return str(trigger)
 
 
 class JobRun(msgspec.Struct):
@@ -223,7 +243,7 @@ class LeaderScheduler:
                 {
                     "id": job_id,
                     "description": job.description,
-                    "schedule": str(job.trigger) if job.trigger else "off",
+                    "schedule": describe_trigger(job.trigger),
                     "next_run": scheduled.next_run_time.timestamp()
                     if scheduled and scheduled.next_run_time
                     else None,

@@ -18,6 +18,13 @@ def execution_id(event_key: str, playbook: str) -> str:
     return f"ex-{digest[:20]}"
 
 
+def operator_holder(actor: str | None) -> str:
+    """The lease holder for an operator's action: `operator:alice`, or just `operator` when the
+    actor is unnamed (an API call without `X-Autonomic-Actor`, a console login without a name)."""
+    name = (actor or "").strip()
+    return f"operator:{name}" if name and name != "operator" else "operator"
+
+
 @dataclass
 class Trigger:
     """Who asked for a run, and how."""

@@ -13,6 +13,7 @@ from app.actions.flags import InvalidFlagName
 from app.engine.approvals import Decision, Pending
 from app.engine.triggers import Plan
 from app.models import ActionRecord, Alert, Execution
+from app.plugins.overview import playbook_view
 from app.web import operations
 from app.web.auth import operator, reader
 from app.web.operations import runtime_of
@@ -26,8 +27,10 @@ class PlaybookInfo(msgspec.Struct):
     match: str
     on: str
     cooldown_s: float | None
+    cooldown: str | None
     dry_run: bool
     timeout_s: float | None
+    timeout: str | None
     description: str
     source: str
     params_schema: dict[str, Any] | None
@@ -134,21 +137,8 @@ class ApiController(Controller):
 
     @get("/playbooks", guards=[reader])
     async def list_playbooks(self, request: Request[Any, Any, Any]) -> list[PlaybookInfo]:
-        """Every registered playbook with its match rule and options."""
-        return [
-            PlaybookInfo(
-                name=spec.name,
-                match=spec.match,
-                on=spec.on,
-                cooldown_s=spec.cooldown,
-                dry_run=spec.dry_run,
-                timeout_s=spec.timeout,
-                description=spec.description,
-                source=spec.source,
-                params_schema=spec.params.model_json_schema() if spec.params else None,
-            )
-            for spec in runtime_of(request).registry
-        ]
+        """Every registered playbook with its match rule and options (`app.plugins.overview`)."""
+        return [PlaybookInfo(**playbook_view(spec)) for spec in runtime_of(request).registry]
 
     @get("/flags", guards=[reader])
     async def list_flags(self, request: Request[Any, Any, Any]) -> list[FlagInfo]:

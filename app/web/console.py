@@ -16,12 +16,13 @@ from urllib.parse import quote
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie
 from litestar.enums import RequestEncodingType
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
 from litestar.params import Body
 from litestar.response import Redirect, Template
 
 from app.actions.flags import InvalidFlagName
 from app.engine.approvals import Decision
+from app.plugins.overview import playbook_view
 from app.web import operations, session
 from app.web.auth import Tokens
 from app.web.operations import runtime_of
@@ -103,18 +104,7 @@ class ConsoleController(Controller):
         if current is None:
             return Redirect("/ui/login")
         runtime = runtime_of(request)
-        playbooks = [
-            {
-                "name": s.name,
-                "match": s.match,
-                "on": s.on,
-                "cooldown": s.cooldown,
-                "dry_run": s.dry_run,
-                "description": s.description.splitlines()[0] if s.description else "",
-                "params": json.dumps(s.params.model_json_schema().get("properties", {})) if s.params else "",
-            }
-            for s in runtime.registry
-        ]
+        playbooks = [playbook_view(spec) for spec in runtime.registry]
         return Template(
             "dashboard.html",
             context={
@@ -140,7 +130,7 @@ class ConsoleController(Controller):
             context["jobs"] = await runtime.scheduler.status()
             context["leader"] = await runtime.scheduler.leader()
         else:
-            raise PermissionDeniedException("no such section")
+            raise NotFoundException(f"no such section: {name}")
         return Template(f"fragments/{name}.html", context=context)
 
     @get("/executions/{execution_id:str}")

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from app.actions.flags import check_name
 from app.engine.approvals import Decision, Pending
 from app.engine.runtime import Runtime
-from app.engine.triggers import Trigger, execution_id
+from app.engine.triggers import Trigger, execution_id, operator_holder
 from app.models import ActionRecord, Alert, labels_fingerprint
 
 
@@ -97,7 +97,7 @@ async def decide(
 async def revert(runtime: Runtime, name: str, actor: str) -> tuple[int, str | None, str]:
     """End every lease on a flag now; record it; return (leases ended, value after, execution id)."""
     check_name(name)
-    ended, value = await runtime.flags.revert(name, f"operator:{actor}")
+    ended, value = await runtime.flags.revert(name, operator_holder(actor))
     if ended == 0:
         raise NothingToRevert(name)
     action = ActionRecord(

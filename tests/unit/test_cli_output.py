@@ -1,13 +1,10 @@
-"""CLI tables keep identifiers whole at 80 columns, dropping lower-priority columns instead."""
+"""CLI tables keep identifiers and words whole at any width: columns are dropped, then rows stacked."""
 
 from __future__ import annotations
 
-import io
-
 import pytest
-from rich.console import Console
 
-from app.cli_output import Column, table
+from app.cli_output import Column, table_lines
 
 COLUMNS = [
     Column("time", drop_order=3),
@@ -17,45 +14,67 @@ COLUMNS = [
     Column("actions", drop_order=1),
     Column("id", whole=True),
 ]
+HOLDER = "alert:HighLatency:0f1e2d3c4b5a6978"
 ROWS = [
     [
         "12:00:00",
         f"prompt_injection_attempts_{n}",
         "PromptInjectionAttempts",
         "succeeded",
-        "flags.set safety.prompt_guard (ok), flags.set ratelimit.factor (ok), pagerduty.trigger x (ok)",
-        f"ex-{n}8da3ba4c0f1e2d3c4b5a6",
+        f"flags.set safety.prompt_guard (ok), flags.release cache.mode {HOLDER} (ok)",
+        f"ex-{n}8da3ba4c53255c72a1b2c3d4e5f6",
     ]
     for n in range(3)
 ]
 
 
-def render(width: int, grid: object) -> str:
-    console = Console(file=io.StringIO(), width=width, markup=False, highlight=False, color_system=None)
-    console.print(grid)
-    return console.file.getvalue()  # type: ignore[attr-defined, no-any-return]
-
-
-@pytest.mark.parametrize("width", [60, 80, 120, 200])
-def test_ids_and_names_are_never_cut(monkeypatch: pytest.MonkeyPatch, width: int) -> None:
+def lines_at(
+    monkeypatch: pytest.MonkeyPatch, width: int, columns: list[Column], rows: list[list[str]]
+) -> list[str]:
     monkeypatch.setenv("COLUMNS", str(width))
-    text = render(width, table(COLUMNS, ROWS))
+    return table_lines(columns, rows)
+
+
+@pytest.mark.parametrize("width", [20, 40, 60, 80, 120, 200])
+def test_ids_names_and_words_are_never_cut(monkeypatch: pytest.MonkeyPatch, width: int) -> None:
+    lines = lines_at(monkeypatch, width, COLUMNS, ROWS)
+    text = "\n".join(lines)
+    words = {word for line in lines for word in line.split()}
     for row in ROWS:
-        assert row[1] in text and row[5] in text
+        assert row[1] in words and row[5] in words  # whole, on one line
     assert "…" not in text
-    assert all(len(line) <= width for line in text.splitlines())
+    if "actions" in text:
+        assert HOLDER in words  # wrapped between words, never inside one
+    for line in lines:  # only an unbreakable value (one word) may run past the edge
+        assert len(line) <= width or len(line.split()) == 1, line
+    assert all(line == line.rstrip() for line in lines)
+    assert lines[0].strip()
 
 
 def test_wide_terminals_keep_every_column(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("COLUMNS", "200")
-    header = render(200, table(COLUMNS, ROWS)).splitlines()[1]
+    header = lines_at(monkeypatch, 200, COLUMNS, ROWS)[0]
     assert header.split() == ["time", "playbook", "alert", "status", "actions", "id"]
-    monkeypatch.setenv("COLUMNS", "80")
-    header = render(80, table(COLUMNS, ROWS)).splitlines()[1]
-    assert "actions" not in header and {"playbook", "id", "status"} <= set(header.split())
+    header = lines_at(monkeypatch, 80, COLUMNS, ROWS)[0]
+    assert header.split() == ["playbook", "status", "id"]
+
+
+def test_too_narrow_for_a_table_prints_one_value_per_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    lines = lines_at(monkeypatch, 40, COLUMNS, ROWS[:1])
+    assert lines[:4] == [
+        "time:     12:00:00",
+        "playbook: prompt_injection_attempts_0",
+        "alert:    PromptInjectionAttempts",
+        "status:   succeeded",
+    ]
+    assert lines[-2:] == ["id:", "  ex-08da3ba4c53255c72a1b2c3d4e5f6"]
+
+
+def test_an_id_wider_than_the_terminal_is_printed_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    long_id = "ex-" + "0123456789" * 5
+    lines = lines_at(monkeypatch, 30, [Column("id", whole=True)], [[long_id]])
+    assert f"  {long_id}" in lines
 
 
 def test_markup_in_cells_is_text(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("COLUMNS", "80")
-    text = render(80, table([Column("flag", whole=True)], [["[bold]x[/bold]"]]))
-    assert "[bold]x[/bold]" in text
+    lines = lines_at(monkeypatch, 80, [Column("flag", whole=True)], [["[bold]x[/bold]"]])
+    assert "[bold]x[/bold]" in "\n".join(lines)

@@ -1,6 +1,6 @@
 import pytest
 
-from app.durations import parse_duration
+from app.durations import format_duration, parse_duration
 
 
 @pytest.mark.parametrize(
@@ -26,3 +26,21 @@ def test_parses(text: str | float, seconds: float) -> None:
 def test_rejects(text: object) -> None:
     with pytest.raises(ValueError, match="invalid duration"):
         parse_duration(text)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (600, "10m"),
+        (5400, "1h30m"),
+        (30, "30s"),
+        (90, "1m30s"),
+        (86400, "1d"),
+        (0.25, "250ms"),
+        (0, "0s"),
+        (1.5, "1s500ms"),
+    ],
+)
+def test_format_duration_writes_what_operators_write(seconds: float, text: str) -> None:
+    assert format_duration(seconds) == text
+    assert parse_duration(text) == seconds
