@@ -62,6 +62,23 @@ def load_settings(**overrides: Any) -> Settings:
         fail(f"invalid settings: {problems}")
 
 
+def load_registry(settings: Settings, dirs: list[Path] | None) -> Any:
+    """The playbooks of this configuration; with `dirs`, the built-ins plus those directories."""
+    from app.plugins import loader
+
+    paths = settings.playbook_paths
+    if dirs:
+        for directory in dirs:
+            if not directory.is_dir():
+                fail(f"{directory}: not a directory")
+        builtin = builtin_playbook_dir() if settings.builtin_playbooks else None
+        paths = [*([builtin] if builtin else []), *dirs]
+    try:
+        return loader.load(paths, use_entry_points=settings.playbook_entry_points)
+    except AutonomicError as exc:
+        fail(str(exc))
+
+
 @cli.command()
 def serve(
     host: Annotated[str, typer.Option(envvar="AUTONOMIC_HOST", help="Listen address.")] = str(
@@ -102,22 +119,10 @@ def list_playbooks(
 
     Fails on a broken one, naming the file. Starts nothing.
     """
-    from app.plugins import loader
     from app.plugins.overview import playbook_view
     from app.plugins.unawaited import unawaited_calls
 
-    settings = load_settings()
-    paths = settings.playbook_paths
-    if dirs:
-        for directory in dirs:
-            if not directory.is_dir():
-                fail(f"{directory}: not a directory")
-        builtin = builtin_playbook_dir() if settings.builtin_playbooks else None
-        paths = [*([builtin] if builtin else []), *dirs]
-    try:
-        registry = loader.load(paths, use_entry_points=settings.playbook_entry_points)
-    except AutonomicError as exc:
-        fail(str(exc))
+    registry = load_registry(load_settings(), dirs)
     forgotten = [problem for spec in registry for problem in unawaited_calls(spec.fn)]
     if forgotten:
         fail("; ".join(forgotten))
@@ -152,13 +157,21 @@ def simulate(
     file: Annotated[
         Path, typer.Argument(metavar="FILE", help="Alertmanager webhook payload (JSON); - for stdin.")
     ],
+    playbooks: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--playbooks",
+            metavar="DIR",
+            help="Use the built-ins plus this directory (repeatable) instead of AUTONOMIC_PLAYBOOK_DIRS.",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
 ) -> None:
     """Show what a payload would do; changes nothing.
 
     Lists which playbooks the alerts would run and the actions each would take.
     """
-    from app.engine.resolve import RESOLVE_PLAYBOOK
+    from app.cli_plan import print_plans
     from app.engine.runtime import Runtime
     from app.models import Alert, InvalidPayload, decode_payload
 
@@ -167,8 +180,9 @@ def simulate(
         body = sys.stdin.buffer.read() if str(file) == "-" else file.read_bytes()
     except OSError as exc:
         fail(f"cannot read {file}: {exc.strerror}")
+    registry = load_registry(settings, playbooks)
     try:
-        runtime = Runtime.build(settings)
+        runtime = Runtime.build(settings, registry)
     except AutonomicError as exc:
         fail(str(exc))
     try:
@@ -194,26 +208,7 @@ def simulate(
     if as_json:
         print_json(msgspec.to_builtins(results))
         return
-    for result in results:
-        alert = result["alert"]
-        say((alert.name or "(no alertname)", "bold"), f" {alert.status} {alert.fingerprint}")
-        if not result["plans"]:
-            say("  no playbook matches")
-        for p in result["plans"]:
-            say("  ", (p.playbook, "cyan"), f": {_plan_state(p)}")
-            if p.playbook == RESOLVE_PLAYBOOK and not p.actions:
-                say("    (releases the leases, incident and thread this alert holds: none now)")
-            for action in p.actions:
-                params = json.dumps(action.params, sort_keys=True)
-                say(f"    {action.index}. {action.kind} {action.target} {params}")
-
-
-def _plan_state(plan: Any) -> str:
-    if plan.error:
-        return f"would fail: {plan.error}"
-    if plan.skipped_reason:
-        return f"would not run: {plan.skipped_reason}"
-    return "would run"
+    print_plans(results, embedded_redis=settings.redis_url.startswith("memory://"))
 
 
 # -- commands against a running service ---------------------------------------------------------

@@ -193,3 +193,35 @@ def test_bad_settings_are_reported_by_name(monkeypatch: pytest.MonkeyPatch) -> N
     result = runner.invoke(cli, ["playbooks"])
     assert result.exit_code == 2
     assert "AUTONOMIC_WORKERS" in result.output
+
+
+def test_simulate_fits_80_columns(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    for fixture in ("00-CostSpike-firing.json", "03-CostSpike-resolved.json"):
+        result = runner.invoke(cli, ["simulate", str(FIXTURES / fixture)])
+        assert result.exit_code == 0, result.output
+        assert all(len(line) <= 80 for line in result.output.splitlines()), result.output
+    text = " ".join(
+        runner.invoke(cli, ["simulate", str(FIXTURES / "00-CostSpike-firing.json")]).output.split()
+    )
+    assert '0. flags.set llm.model_tier holder="alert:e9d2b4b8d4a3f6ea" ttl_s=7200.0 value="economy"' in text
+
+
+def test_simulating_a_resolve_on_the_embedded_redis_says_it_holds_nothing() -> None:
+    result = runner.invoke(cli, ["simulate", str(FIXTURES / "03-CostSpike-resolved.json")])
+    text = " ".join(result.output.split())
+    assert "embedded memory:// Redis holds no state of a running service" in text
+    assert "AUTONOMIC_REDIS_URL" in text and "none now" not in text
+
+
+def test_simulate_with_a_playbooks_directory(broken_dir: Path) -> None:
+    result = runner.invoke(
+        cli, ["simulate", str(FIXTURES / "00-CostSpike-firing.json"), "--playbooks", str(broken_dir)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "raises: would fail: RuntimeError: quota [exceeded]" in result.output
+    assert "cost_spike: would run" in result.output  # with the built-ins
+    missing = runner.invoke(
+        cli, ["simulate", str(FIXTURES / "00-CostSpike-firing.json"), "--playbooks", "/nope"]
+    )
+    assert missing.exit_code == 2 and missing.output.strip() == "error: /nope: not a directory"
