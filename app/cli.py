@@ -217,15 +217,13 @@ UrlOpt = Annotated[str, typer.Option("--url", envvar="AUTONOMIC_URL", help="Auto
 TokenOpt = Annotated[
     str | None, typer.Option("--token", envvar="AUTONOMIC_TOKEN", help="Operator (or viewer) token.")
 ]
-ActorOpt = Annotated[
-    str | None, typer.Option("--as", envvar="USER", help="Your name, recorded with what you do.")
-]
 
 
-def client(url: str, token: str | None, actor: str | None = None) -> Any:
-    from app.cli_client import Client, login_name
+def client(url: str, token: str | None) -> Any:
+    """An API client; what it does is recorded under the name of `token`."""
+    from app.cli_client import Client
 
-    return Client(url, token, (actor or "").strip() or login_name())
+    return Client(url, token)
 
 
 def api(fn: Any) -> Any:
@@ -251,7 +249,6 @@ def trigger(
     reason: Annotated[str | None, typer.Option("--reason", help="Why (recorded).")] = None,
     url: UrlOpt = "http://localhost:8080",
     token: TokenOpt = None,
-    actor: ActorOpt = None,
 ) -> None:
     """Run a playbook now (through the queue, like an alert)."""
     labels, params = {}, {}
@@ -269,7 +266,7 @@ def trigger(
         except ValueError:
             params[key] = value
     body = {"labels": labels, "params": params, "dry_run": dry_run, "reason": reason}
-    result = api(lambda: client(url, token, actor).call("POST", f"/api/playbooks/{name}/trigger", json=body))
+    result = api(lambda: client(url, token).call("POST", f"/api/playbooks/{name}/trigger", json=body))
     say(f"queued {'dry-run ' if dry_run else ''}{name}: ", (result["execution_id"], "bold"))
 
 
@@ -279,10 +276,9 @@ def flags(
     as_json: JsonOpt = False,
     url: UrlOpt = "http://localhost:8080",
     token: TokenOpt = None,
-    actor: ActorOpt = None,
 ) -> None:
     """Active mitigations (flags held by leases), or revert one."""
-    http = client(url, token, actor)
+    http = client(url, token)
     if revert:
         done = api(lambda: http.call("DELETE", f"/api/flags/{revert}"))
         if as_json:
@@ -384,14 +380,10 @@ def executions(
             return
 
 
-def _decide(
-    decision: str, execution_id: str, comment: str, url: str, token: str | None, actor: str | None
-) -> None:
+def _decide(decision: str, execution_id: str, comment: str, url: str, token: str | None) -> None:
     body = {"comment": comment}
     done = api(
-        lambda: client(url, token, actor).call(
-            "POST", f"/api/executions/{execution_id}/{decision}", json=body
-        )
+        lambda: client(url, token).call("POST", f"/api/executions/{execution_id}/{decision}", json=body)
     )
     say(f"{decision}d {done['playbook']} ({execution_id}): {done['description']}")
 
@@ -462,10 +454,9 @@ def approve(
     comment: Annotated[str, typer.Option("--comment")] = "",
     url: UrlOpt = "http://localhost:8080",
     token: TokenOpt = None,
-    actor: ActorOpt = None,
 ) -> None:
     """Approve the gate an execution waits at."""
-    _decide("approve", execution_id, comment, url, token, actor)
+    _decide("approve", execution_id, comment, url, token)
 
 
 @cli.command()
@@ -474,10 +465,9 @@ def reject(
     comment: Annotated[str, typer.Option("--comment")] = "",
     url: UrlOpt = "http://localhost:8080",
     token: TokenOpt = None,
-    actor: ActorOpt = None,
 ) -> None:
     """Reject the gate an execution waits at."""
-    _decide("reject", execution_id, comment, url, token, actor)
+    _decide("reject", execution_id, comment, url, token)
 
 
 def main() -> None:

@@ -2,19 +2,9 @@
 
 from __future__ import annotations
 
-import getpass
 from typing import Any
 
 import httpx
-
-
-def login_name() -> str | None:
-    """Who runs the CLI when neither --as nor $USER names them: the login name (LOGNAME, or the
-    account's name), so the holder reads `operator:alice`, never `operator:` or a bare role."""
-    try:
-        return getpass.getuser() or None
-    except (KeyError, OSError):  # no name in the environment and no passwd entry (containers)
-        return None
 
 
 class ApiError(Exception):
@@ -24,10 +14,8 @@ class ApiError(Exception):
 class Client:
     """Thin wrapper over httpx with the operator's token."""
 
-    def __init__(self, url: str, token: str | None, actor: str | None = None, timeout: float = 10.0) -> None:
+    def __init__(self, url: str, token: str | None, timeout: float = 10.0) -> None:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        if actor:
-            headers["X-Autonomic-Actor"] = actor
         self.url = url.rstrip("/")
         self.http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout)
 

@@ -17,6 +17,7 @@ import uvicorn
 
 from app.cli_output import fail
 from app.settings import Settings
+from app.web.proxy import serving_app
 
 
 def listen_socket(host: str, port: int) -> socket.socket:
@@ -54,7 +55,9 @@ class _StartupTraceback(logging.Filter):
 def run(application: Any, settings: Settings, sock: socket.socket) -> None:
     """Serve `application` on `sock` until SIGTERM/SIGINT; exit 2 if it cannot start."""
     config = uvicorn.Config(
-        application,
+        # Forwarding headers are applied inside, so the socket peer stays known (app/web/proxy.py).
+        serving_app(application, settings),
+        proxy_headers=False,
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=int(settings.shutdown_grace) + 5,

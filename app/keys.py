@@ -96,3 +96,12 @@ class Keys:
     def kube_budget(self, scope: str) -> str:
         """Sliding window of Kubernetes writes for one budget scope (workload, namespace, total)."""
         return f"{self.ns}budget:kube:{scope}"
+
+    @property
+    def session_secret(self) -> str:
+        """The random secret console sessions and CSRF tokens are signed with (no TTL)."""
+        return f"{self.ns}session-secret"
+
+    def login_failures(self, scope: str, digest: str) -> str:
+        """Failed console logins in the current window, per client address or per name (hashed)."""
+        return f"{self.ns}login-failures:{scope}:{digest}"

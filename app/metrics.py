@@ -39,6 +39,11 @@ ACTION_LATENCY = Histogram(
     ["kind", "status"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
+AUTH_FAILURES = Counter(
+    "autonomic_auth_failures_total",
+    "Refused authentications by route and reason (missing, invalid, forbidden, throttled, session).",
+    ["route", "reason"],
+)
 DEAD_LETTERS = Counter("autonomic_dead_letters_total", "Entries moved to the dead-letter stream.")
 SCHEDULER_LEADER = Gauge(
     "autonomic_scheduler_leader", "1 on the replica that holds the scheduler lock (runs the jobs), else 0."

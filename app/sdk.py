@@ -7,6 +7,7 @@ async def cost_spike(alert: Alert, ctx: Context) -> None:
     await ctx.flags.set("llm.model_tier", "economy", ttl="2h")
 """
 
+from app.actions.flags import name_part
 from app.errors import GuardrailRefused, PermanentError, TemporaryError
 from app.models import ActionRecord, Alert
 from app.plugins.context import Context
@@ -20,6 +21,7 @@ __all__ = [
     "PermanentError",
     "Registry",
     "TemporaryError",
+    "name_part",
     "playbook",
     "use_registry",
 ]

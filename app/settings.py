@@ -7,6 +7,7 @@ so Kubernetes secrets can be mounted as files; list settings accept commas.
 from __future__ import annotations
 
 import importlib.util
+import ipaddress
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -25,6 +26,10 @@ _SECRETS = (
     "operator_token",
     "viewer_token",
     "flags_token",
+    "operator_tokens",
+    "viewer_tokens",
+    "metrics_token",
+    "session_secret",
     "slack_token",
     "slack_webhook_url",
     "pagerduty_routing_key",
@@ -69,6 +74,20 @@ class Settings(BaseSettings):
     viewer_token_file: Path | None = None
     flags_token: SecretStr | None = None  # read-only, OFREP flag evaluation only
     flags_token_file: Path | None = None
+    # Named tokens, `name:token,name:token`: actions are attributed to the name (app/web/credentials.py).
+    operator_tokens: SecretStr | None = None
+    operator_tokens_file: Path | None = None
+    viewer_tokens: SecretStr | None = None
+    viewer_tokens_file: Path | None = None
+    metrics_token: SecretStr | None = None
+    metrics_token_file: Path | None = None
+    session_secret: SecretStr | None = None
+    session_secret_file: Path | None = None
+    # An authenticating proxy (oauth2-proxy...) at one of these CIDRs names the user in this header.
+    trusted_proxies: CommaList = []
+    identity_header: str | None = None
+    # Passed to uvicorn: peers whose X-Forwarded-For / X-Forwarded-Proto are believed.
+    forwarded_allow_ips: str | None = None
 
     dry_run: bool = False
     builtin_playbooks: bool = True
@@ -135,6 +154,7 @@ class Settings(BaseSettings):
     cost_top_users: int = Field(50, ge=1, le=10_000)
     cost_table: str = "requests"
     cost_columns: str = ""  # name=column overrides for the SQL source, see docs/jobs.md
+    cost_user_label: Literal["raw", "hash"] = "raw"
 
     execution_retention: Seconds = 7 * 86400.0
     dead_letter_retention: Seconds = 14 * 86400.0
@@ -151,8 +171,12 @@ class Settings(BaseSettings):
     es_ca_bundle: Path | None = None
 
     def secret_values(self) -> list[str]:
-        """Every configured secret, for redaction."""
-        return [s.get_secret_value() for name in _SECRETS if (s := getattr(self, name)) is not None]
+        """Every configured secret, for redaction (each token of a named list on its own)."""
+        values = [s.get_secret_value() for name in _SECRETS if (s := getattr(self, name)) is not None]
+        for name in ("operator_tokens", "viewer_tokens"):
+            if (listed := getattr(self, name)) is not None:
+                values += [item.partition(":")[2].strip() for item in listed.get_secret_value().split(",")]
+        return [v for v in values if v]
 
     @field_validator("job_cost_exporter", "job_lease_sweeper", "job_lifecycle")
     @classmethod
@@ -167,7 +191,9 @@ class Settings(BaseSettings):
             return value
         raise ValueError("use interval:<duration>, cron:<5-field crontab> or off")
 
-    @field_validator("playbook_dirs", "kube_namespaces", "es_index_prefixes", mode="before")
+    @field_validator(
+        "playbook_dirs", "kube_namespaces", "es_index_prefixes", "trusted_proxies", mode="before"
+    )
     @classmethod
     def _split_commas(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -185,6 +211,16 @@ class Settings(BaseSettings):
     def _trailing_slash(cls, value: str) -> str:
         # slack_sdk joins method names onto the base URL and needs the slash.
         return value if value.endswith("/") else value + "/"
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or CIDR") from None
+        return value
 
     @field_validator("redis_namespace", "flag_prefix")
     @classmethod

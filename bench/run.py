@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 PY = sys.executable
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
-TOKEN = "bench-token-" + uuid.uuid4().hex[:8]
+TOKEN = "bench-token-" + uuid.uuid4().hex  # 44 characters: tokens need at least 24
 
 
 def free_port() -> int:

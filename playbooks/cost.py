@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import re
+from app.sdk import Alert, Context, name_part, playbook
 
-from app.sdk import Alert, Context, playbook
-
-_USER_ID = re.compile(r"[a-z0-9_.-]{1,100}")
+_MAX_FLAG_NAME = 200
 
 
 @playbook(match='alertname="CostSpike"', cooldown="15m")
@@ -30,10 +28,14 @@ async def daily_cost_exceeded(alert: Alert, ctx: Context) -> None:
 
 @playbook(match='alertname="UserBudgetExceeded"', cooldown="30m")
 async def user_budget_exceeded(alert: Alert, ctx: Context) -> None:
-    """One user is over budget: throttle that user (`ratelimit.user.<user_id>`) and tell them."""
-    user_id = alert.labels.get("user_id", "").lower()
-    if not _USER_ID.fullmatch(user_id):
+    """One user is over budget: throttle that user (`ratelimit.user.<user_id>`) and tell them.
+
+    The user id is kept as given; characters flag names do not allow are encoded
+    reversibly (`name_part`: `Alice.Bob` → `ratelimit.user._41lice._42ob`)."""
+    user_id = alert.labels.get("user_id", "")
+    flag = f"ratelimit.user.{name_part(user_id)}"
+    if not user_id or len(flag) > _MAX_FLAG_NAME:
         ctx.log.warning("UserBudgetExceeded without a usable user_id label", user_id=user_id[:100])
         return
-    await ctx.flags.set(f"ratelimit.user.{user_id}", "0.1", ttl="24h")
+    await ctx.flags.set(flag, "0.1", ttl="24h")
     await ctx.notify.user(user_id, "budget_exceeded", alert.text)

@@ -31,6 +31,48 @@ class InvalidFlagName(ValueError):
     """A flag name outside `[a-z0-9_.-]+`."""
 
 
+# The server's copy of autonomic_flags.contract.name_part (the contract test keeps them equal).
+_PLAIN = frozenset("abcdefghijklmnopqrstuvwxyz0123456789.-")
+_HEX = frozenset("0123456789abcdef")
+
+
+def name_part(value: str) -> str:
+    """`value` (a user id, say) as part of a flag name, reversibly: `[a-z0-9.-]` stay, `_` becomes
+    `__`, and every other byte of its UTF-8 form becomes `_` and two lower-case hex digits
+    (`Alice.Bob@x.io` → `_41lice._42ob_40x.io`). `decode_name_part` reverses it."""
+    out = []
+    for char in value:
+        if char == "_":
+            out.append("__")
+        elif char in _PLAIN:
+            out.append(char)
+        else:
+            out.extend(f"_{byte:02x}" for byte in char.encode("utf-8", "surrogatepass"))
+    return "".join(out)
+
+
+def decode_name_part(part: str) -> str:
+    """The value `name_part` encoded; ValueError if `part` is not such an encoding."""
+    raw, i = bytearray(), 0
+    while i < len(part):
+        if part[i] != "_":
+            raw += part[i].encode()
+            i += 1
+        elif part[i + 1 : i + 2] == "_":
+            raw += b"_"
+            i += 2
+        else:
+            pair = part[i + 1 : i + 3]
+            if len(pair) != 2 or not set(pair) <= _HEX:
+                raise ValueError(f"not an encoded flag name part: {part!r}")
+            raw.append(int(pair, 16))
+            i += 3
+    try:
+        return raw.decode("utf-8", "surrogatepass")
+    except UnicodeDecodeError:
+        raise ValueError(f"not an encoded flag name part: {part!r}") from None
+
+
 def check_name(name: str) -> str:
     """Return `name` if it is a valid flag name, else raise InvalidFlagName."""
     if not isinstance(name, str) or not NAME.fullmatch(name) or len(name) > 200:

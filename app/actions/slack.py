@@ -71,7 +71,8 @@ def build_message(
     ]
     if safe_links:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(safe_links)}]})
-    return Message(text=f"{title}: {text}"[:3000], blocks=blocks)
+    # The fallback text is what notifications and old clients show: escaped like the blocks.
+    return Message(text=f"{escape(title, 150)}: {escape(text)}"[:3000], blocks=blocks)
 
 
 class OutcomeUnknown(PermanentError):

@@ -13,6 +13,7 @@ from typing import Any, Literal
 import msgspec
 from redis.asyncio import Redis
 
+from app.engine.executions import valid_id
 from app.keys import Keys
 
 Decision = Literal["approve", "reject"]
@@ -74,6 +75,9 @@ class ApprovalStore:
         return pending
 
     async def get(self, execution_id: str) -> Pending | None:
+        """The gate an execution waits at (None for none, or an id of the wrong shape)."""
+        if not valid_id(execution_id):
+            return None
         raw = await self.redis.get(self._pending(execution_id))
         return msgspec.json.decode(raw, type=Pending) if raw else None
 

@@ -4,6 +4,7 @@ and each completed action by index so a re-run skips what already took effect.
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from typing import Any
@@ -17,9 +18,17 @@ from app.coalesce import Coalescer
 from app.keys import Keys
 from app.models import ActionRecord, Alert, Execution, Source
 
+# Every id we issue: `ex-` + hex digest, or `ex-<kind>-<hex>` for direct records. Ids from
+# outside are checked against it before any Redis call, so `ex-1:actions` names no other key.
+EXECUTION_ID = re.compile(r"ex-[A-Za-z0-9_-]{1,120}")
 _exec_decoder = msgspec.json.Decoder(Execution)
 _action_decoder = msgspec.json.Decoder(ActionRecord)
 _encoder = msgspec.json.Encoder()
+
+
+def valid_id(execution_id: str) -> bool:
+    """True if `execution_id` has the shape of an execution id."""
+    return bool(EXECUTION_ID.fullmatch(execution_id))
 
 
 class ExecutionStore:
@@ -34,7 +43,9 @@ class ExecutionStore:
         self._writes = Coalescer(redis, transaction=True)
 
     async def get(self, execution_id: str) -> Execution | None:
-        """The latest recorded state of one execution."""
+        """The latest recorded state of one execution (None for an id of the wrong shape)."""
+        if not valid_id(execution_id):
+            return None
         raw = await self.redis.get(self.keys.execution(execution_id))
         return _exec_decoder.decode(raw) if raw else None
 

@@ -22,6 +22,7 @@ from app.engine.approvals import ApprovalStore
 from app.engine.dispatch import Dispatcher
 from app.engine.executions import ExecutionStore
 from app.engine.followups import FollowUps
+from app.engine.keyring import KeyringSource
 from app.engine.queue import AlertQueue
 from app.engine.scheduler import JobDef, LeaderScheduler, parse_trigger
 from app.engine.state_metrics import StateMetrics
@@ -53,6 +54,7 @@ class Runtime:
     workers: WorkerPool
     scheduler: LeaderScheduler
     flag_view: FlagView
+    keyring: KeyringSource
     cost: CostExporter | None = None
     state: StateMetrics | None = None
     _closers: list[Any] = field(default_factory=list)
@@ -114,6 +116,8 @@ class Runtime:
         )
         state = StateMetrics(redis, keys, paused_key=flags.paused_key, queue_depth=queue.depth)
         metrics.STATE.source = state
+        session_secret = settings.session_secret.get_secret_value() if settings.session_secret else None
+        keyring = KeyringSource(redis, keys.session_secret, session_secret)
         return cls(
             settings,
             clients,
@@ -126,6 +130,7 @@ class Runtime:
             workers,
             scheduler,
             flag_view,
+            keyring,
             state=state,
         )
 
@@ -178,7 +183,10 @@ class Runtime:
         cost = self.cost
 
         async def cost_exporter() -> dict[str, Any]:
-            return await cost.compute()
+            label_key = None
+            if s.cost_user_label == "hash":
+                label_key = (await self.keyring.get()).key("cost-user-label")
+            return await cost.compute(label_key=label_key)
 
         async def lease_sweeper() -> dict[str, Any]:
             return await sweeper.sweep(self.flags, self.executions)

@@ -9,11 +9,13 @@ own series, the rest are summed as `user_id="_other"`.
 
 from __future__ import annotations
 
+import hashlib
 import heapq
+import hmac
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 from prometheus_client.core import GaugeMetricFamily
@@ -23,6 +25,7 @@ from redis.asyncio import Redis
 from app.jobs.cost_sources import ALL_MODELS, Reading, Source
 
 OTHER = "_other"
+V = TypeVar("V", float, dict[str, float])
 
 
 class Snapshot(msgspec.Struct):
@@ -67,6 +70,36 @@ def cap_by_user(reading: Reading, top: int) -> dict[str, dict[str, float]]:
     return out
 
 
+def user_label(key: bytes, user_id: str) -> str:
+    """The `user_id` label under AUTONOMIC_COST_USER_LABEL=hash: a stable keyed hash, so a
+    scrape does not show who spends, while an operator can still compute a user's label."""
+    return "u-" + hmac.new(key, user_id.encode(), hashlib.sha256).hexdigest()[:16]
+
+
+def relabel(values: dict[str, V], key: bytes | None) -> dict[str, V]:
+    """`values` keyed by label: the user id itself, or its keyed hash (`_other` stays). Two ids
+    with one label (a 64-bit collision) would be merged; numbers add, per-model rows merge."""
+    if key is None:
+        return values
+    out: dict[str, V] = {}
+    for user, value in values.items():
+        label = user if user == OTHER else user_label(key, user)
+        if label in out:
+            out[label] = _merge(out[label], value)
+        else:
+            out[label] = value
+    return out
+
+
+def _merge(a: V, b: V) -> V:
+    if isinstance(a, dict) and isinstance(b, dict):
+        merged = dict(a)
+        for k, v in b.items():
+            merged[k] = merged.get(k, 0.0) + v
+        return merged
+    return a + b
+
+
 class CostExporter:
     """Computes snapshots (leader) and keeps the latest one for /metrics (every replica)."""
 
@@ -77,8 +110,10 @@ class CostExporter:
         self.top_users = top_users
         self.latest: Snapshot | None = None
 
-    async def compute(self, now: datetime | None = None) -> dict[str, Any]:
-        """Read the source, cap cardinality, store the snapshot; return a summary."""
+    async def compute(self, now: datetime | None = None, *, label_key: bytes | None = None) -> dict[str, Any]:
+        """Read the source, cap cardinality, store the snapshot; return a summary.
+
+        With `label_key`, user ids are exported (and stored) only as `user_label(label_key, id)`."""
         now = now or datetime.now(UTC)
         reading = await self.source.read(now)
         users = dict(reading.by_user)
@@ -92,12 +127,12 @@ class CostExporter:
             computed_at=time.time(),
             day=now.strftime("%Y-%m-%d"),
             hour=now.strftime("%Y-%m-%d-%H"),
-            daily_by_user=cap(users, self.top_users),
+            daily_by_user=relabel(cap(users, self.top_users), label_key),
             daily_by_model=reading.by_model,
             hourly=reading.hourly,
-            tokens_by_user=cap(reading.tokens_by_user, self.top_users),
+            tokens_by_user=relabel(cap(reading.tokens_by_user, self.top_users), label_key),
             users_total=len(users),
-            daily_by_user_model=cap_by_user(reading, self.top_users),
+            daily_by_user_model=relabel(cap_by_user(reading, self.top_users), label_key),
             hourly_requests=requests,
             avg_latency_s=reading.latency_s,
         )

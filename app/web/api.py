@@ -12,10 +12,12 @@ from litestar.params import Parameter
 from app.actions.flags import InvalidFlagName
 from app.engine.approvals import Decision, Pending
 from app.engine.triggers import Plan
+from app.jobs.cost_exporter import user_label
 from app.models import ActionRecord, Alert, Execution
 from app.plugins.overview import playbook_view
 from app.web import operations
-from app.web.auth import operator, reader
+from app.web.auth import actor_of, operator, reader
+from app.web.limits import bounded_json
 from app.web.operations import runtime_of
 from app.web.webhook import parse_payload
 
@@ -123,10 +125,12 @@ def _plan_info(plan: Plan) -> PlanInfo:
     return PlanInfo(plan.playbook, plan.would_run, plan.skipped_reason, plan.error, plan.actions)
 
 
-def actor_of(request: Request[Any, Any, Any]) -> str:
-    """Who acts: the `X-Autonomic-Actor` header (or the console login), else "operator"."""
-    actor = request.headers.get("x-autonomic-actor") or "operator"
-    return "".join(c for c in actor if c.isprintable())[:100]
+class CostLabel(msgspec.Struct):
+    """The `user_id` label a user's spend is exported under."""
+
+    user_id: str
+    label: str
+    mode: str
 
 
 class ApiController(Controller):
@@ -169,7 +173,7 @@ class ApiController(Controller):
             raise NotFoundException(f"flag {name!r} has no active lease") from None
         return Reverted(name, ended, value, execution)
 
-    @post("/playbooks/{name:str}/trigger", guards=[operator], status_code=202)
+    @post("/playbooks/{name:str}/trigger", guards=[operator], status_code=202, before_request=bounded_json)
     async def trigger_playbook(
         self, request: Request[Any, Any, Any], name: str, data: operations.TriggerRequest
     ) -> Triggered:
@@ -189,14 +193,24 @@ class ApiController(Controller):
         """Executions waiting at an approval gate."""
         return await runtime_of(request).dispatcher.approvals.pending()
 
-    @post("/executions/{execution_id:str}/approve", guards=[operator], status_code=200)
+    @post(
+        "/executions/{execution_id:str}/approve",
+        guards=[operator],
+        status_code=200,
+        before_request=bounded_json,
+    )
     async def approve(
         self, request: Request[Any, Any, Any], execution_id: str, data: Decided | None = None
     ) -> Pending:
         """Approve the gate this execution waits at; it resumes through the queue."""
         return await self._decide(request, execution_id, "approve", data)
 
-    @post("/executions/{execution_id:str}/reject", guards=[operator], status_code=200)
+    @post(
+        "/executions/{execution_id:str}/reject",
+        guards=[operator],
+        status_code=200,
+        before_request=bounded_json,
+    )
     async def reject(
         self, request: Request[Any, Any, Any], execution_id: str, data: Decided | None = None
     ) -> Pending:
@@ -255,6 +269,16 @@ class ApiController(Controller):
         if run is None:
             raise ClientException(f"job {job_id!r} is already running", status_code=409)
         return msgspec.to_builtins(run)  # type: ignore[no-any-return]
+
+    @get("/cost/user-label", guards=[reader])
+    async def cost_user_label(self, request: Request[Any, Any, Any], user_id: str) -> CostLabel:
+        """The `user_id` label of the ai_* cost gauges for one user (a keyed hash when
+        AUTONOMIC_COST_USER_LABEL=hash, else the id itself)."""
+        runtime = runtime_of(request)
+        if runtime.settings.cost_user_label == "raw":
+            return CostLabel(user_id, user_id, "raw")
+        key = (await runtime.keyring.get()).key("cost-user-label")
+        return CostLabel(user_id, user_label(key, user_id), "hash")
 
     @post("/alerts/simulate", guards=[reader], status_code=200)
     async def simulate(self, request: Request[Any, Any, Any]) -> Simulation:

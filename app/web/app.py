@@ -8,7 +8,6 @@ from pathlib import Path
 
 import structlog
 from litestar import Litestar
-from litestar.config.csrf import CSRFConfig
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
@@ -19,16 +18,17 @@ from app import __version__, tracing
 from app.engine.runtime import Runtime
 from app.plugins.registry import Registry
 from app.settings import Settings
-from app.web import ofrep, session
+from app.web import ofrep
 from app.web.api import ApiController
-from app.web.auth import Tokens
 from app.web.console import ConsoleController
+from app.web.console_guard import console_guard, csp_nonce
+from app.web.credentials import Credentials
+from app.web.errors import internal_error
 from app.web.health import healthz, metrics, readyz
 from app.web.ofrep_auth import FlagReaders
 from app.web.webhook import alertmanager_webhook
 
 log = structlog.get_logger(__name__)
-CSRF_EXCLUDE = r"^/(?!ui(?:/|$))."
 
 
 def redacted_url(url: str) -> str:
@@ -47,8 +47,8 @@ def create_app(
     """Build the app; playbooks are loaded here, so a bad one fails before serving."""
     settings = settings or Settings()
     runtime = Runtime.build(settings, registry)
-    tokens = Tokens.from_settings(settings, announce=announce_tokens)
-    flag_readers = FlagReaders.from_settings(settings, tokens)
+    credentials = Credentials.from_settings(settings, announce=announce_tokens)
+    flag_readers = FlagReaders.from_settings(settings, credentials)
     tracing.setup()
 
     @asynccontextmanager
@@ -84,29 +84,26 @@ def create_app(
             metrics,
         ],
         template_config=TemplateConfig(
-            directory=Path(__file__).parent / "templates", engine=JinjaTemplateEngine
+            directory=Path(__file__).parent / "templates",
+            engine=JinjaTemplateEngine,
+            engine_callback=lambda engine: engine.register_template_callable("csp_nonce", csp_nonce),
         ),
-        # Only the console uses cookies; the webhook and /api authenticate every request by token.
-        # The pattern needs one character after the slash: Litestar warns (wrongly, for us) that an
-        # exclude matching "/" disables the middleware, and "/" has no handler to protect anyway.
-        csrf_config=CSRFConfig(
-            secret=session.csrf_secret(tokens),
-            cookie_path="/ui",
-            cookie_samesite="strict",
-            exclude=[CSRF_EXCLUDE],
-        ),
+        # Only the console uses cookies (CSRF, headers: console_guard); /api authenticates by token.
+        middleware=[console_guard],
+        exception_handlers={500: internal_error},
         lifespan=[lifespan],
         state=State(
             {
                 "runtime": runtime,
-                "tokens": tokens,
+                "credentials": credentials,
                 "flag_readers": flag_readers,
                 "ofrep_rendered": ofrep.Rendered(),
                 "draining": False,
                 "startup_error": None,
             }
         ),
-        logging_config=None,  # app.logs configures logging for the whole process
+        # app.logs configures logging for the whole process; app.web.errors logs unhandled errors.
+        logging_config=None,
         openapi_config=OpenAPIConfig(
             title="Autonomic",
             version=__version__,

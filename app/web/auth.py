@@ -1,73 +1,32 @@
-"""Bearer / Basic token authentication with three roles: webhook, viewer, operator.
+"""Bearer / Basic token authentication: webhook, viewer, operator and metrics roles.
 
-The webhook token only ingests; the viewer token reads the API; the operator
-token does everything. Tokens are compared in constant time and never logged.
-A role whose token is not configured gets a generated one, printed once.
+The webhook token only ingests; a viewer token reads the API; an operator token
+does everything; the metrics token (if configured) scrapes /metrics. Tokens are
+compared in constant time, an empty one never matches, and none is ever logged.
+Every failure is logged (route, reason, client address) and counted in
+`autonomic_auth_failures_total{route,reason}`. Who acted is the name of the
+token used — or the user a trusted authenticating proxy names — never a header
+the caller chooses.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import hmac
-import secrets
-import sys
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
+import structlog
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
-from app.settings import Settings
+from app import metrics
+from app.web.credentials import Credential, Credentials, Role
+from app.web.proxy import client_address, proxy_identity
 
-Role = Literal["webhook", "viewer", "operator"]
-_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="autonomic"'}
-
-
-@dataclass(frozen=True)
-class Tokens:
-    """The configured secret of each role (viewer may be absent)."""
-
-    webhook: bytes
-    operator: bytes
-    viewer: bytes | None
-
-    @classmethod
-    def from_settings(cls, settings: Settings, *, announce: bool = True) -> Tokens:
-        """Use the configured tokens; generate (and print once) those that are missing."""
-
-        def pick(name: str) -> bytes:
-            secret = getattr(settings, f"{name}_token")
-            if secret is not None:
-                return str(secret.get_secret_value()).encode()
-            generated = secrets.token_urlsafe(24)
-            if announce:
-                # Two short lines (80 columns); the second pastes into a shell as-is.
-                print(
-                    f"autonomic: AUTONOMIC_{name.upper()}_TOKEN not set; generated one for this process:\n"
-                    f"  {name.upper()}_TOKEN={generated}",
-                    file=sys.stderr,
-                    flush=True,
-                )
-            return generated.encode()
-
-        viewer = settings.viewer_token
-        return cls(
-            webhook=pick("webhook"),
-            operator=pick("operator"),
-            viewer=viewer.get_secret_value().encode() if viewer else None,
-        )
-
-    def role_of(self, presented: bytes) -> Role | None:
-        """The role the presented secret grants (the highest one, if tokens coincide)."""
-        if hmac.compare_digest(presented, self.operator):
-            return "operator"
-        if self.viewer is not None and hmac.compare_digest(presented, self.viewer):
-            return "viewer"
-        if hmac.compare_digest(presented, self.webhook):
-            return "webhook"
-        return None
+log = structlog.get_logger(__name__)
+CHALLENGE = {"WWW-Authenticate": 'Bearer realm="autonomic"'}
+_STATE_KEY = "credential"
 
 
 def presented_secret(authorization: str | None) -> bytes | None:
@@ -87,27 +46,68 @@ def presented_secret(authorization: str | None) -> bytes | None:
     return None
 
 
-def require(connection: ASGIConnection[Any, Any, Any, Any], allowed: frozenset[Role]) -> Role:
-    """The caller's role if it is in `allowed`; else 401 (no/bad token) or 403 (wrong role)."""
-    tokens: Tokens = connection.app.state.tokens
-    secret = presented_secret(connection.headers.get("authorization"))
-    role = tokens.role_of(secret) if secret is not None else None
-    if role is None:
-        raise NotAuthorizedException("missing or invalid token", headers=_CHALLENGE)
-    if role not in allowed:
-        raise PermissionDeniedException(f"the {role} token may not do this")
-    return role
+def credentials_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Credentials:
+    """The replica's credentials, kept in the app state by the factory."""
+    credentials: Credentials = connection.app.state.credentials
+    return credentials
+
+
+def route_of(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+    """The route template (bounded label values), else the path."""
+    template = connection.scope.get("path_template")
+    return template if isinstance(template, str) and template else connection.scope.get("path", "")
+
+
+def failed(connection: ASGIConnection[Any, Any, Any, Any], reason: str, route: str | None = None) -> None:
+    """Log and count one authentication failure (never with what was presented)."""
+    route = route or route_of(connection)
+    metrics.AUTH_FAILURES.labels(route, reason).inc()
+    log.warning("authentication failed", route=route, reason=reason, client=client_address(connection))
+
+
+def authenticate(
+    connection: ASGIConnection[Any, Any, Any, Any], allowed: frozenset[Role], route: str | None = None
+) -> Credential:
+    """The credential presented, if its role is in `allowed`; else 401 (no/bad token) or 403."""
+    header = connection.headers.get("authorization")
+    credential = credentials_of(connection).identify(presented_secret(header))
+    if credential is None:
+        failed(connection, "missing" if not header else "invalid", route)
+        raise NotAuthorizedException("missing or invalid token", headers=CHALLENGE)
+    if credential.role not in allowed:
+        failed(connection, "forbidden", route)
+        raise PermissionDeniedException(f"the {credential.role} token may not do this")
+    connection.state[_STATE_KEY] = credential
+    return credential
+
+
+def actor_of(connection: ASGIConnection[Any, Any, Any, Any], name: str | None = None) -> str:
+    """Who acts: the user a trusted proxy names, else the name of the token used (or `name`)."""
+    vouched = proxy_identity(connection, connection.app.state.runtime.settings)
+    if vouched:
+        return vouched
+    if name is not None:
+        return name
+    credential: Credential | None = connection.state.get(_STATE_KEY)
+    return credential.name if credential is not None else "unknown"
 
 
 _READ: frozenset[Role] = frozenset({"viewer", "operator"})
 _WRITE: frozenset[Role] = frozenset({"operator"})
+_SCRAPE: frozenset[Role] = frozenset({"metrics"})
 
 
 def reader(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """Guard: viewer or operator token."""
-    require(connection, _READ)
+    authenticate(connection, _READ)
 
 
 def operator(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """Guard: operator token."""
-    require(connection, _WRITE)
+    authenticate(connection, _WRITE)
+
+
+def scraper(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Guard for /metrics: the metrics token, when one is configured; open otherwise."""
+    if credentials_of(connection).of_role("metrics"):
+        authenticate(connection, _SCRAPE)

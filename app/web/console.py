@@ -1,17 +1,21 @@
 """The web console at /ui: active mitigations, executions, playbooks, approvals and jobs.
 
 Server-rendered (Jinja templates) with a little plain JavaScript that refreshes
-the sections every few seconds. Log in with the operator or viewer token; the
-session is an HttpOnly cookie; every form carries a CSRF token (Litestar's CSRF
-middleware); only the operator may act.
+the sections every few seconds. Log in with a token's name and the token
+(operator or viewer); the session is an HttpOnly cookie bound to that token
+(app/web/session.py); logins are throttled (app/web/throttle.py); every form
+carries a CSRF token and every page strict security headers
+(app/web/console_guard.py); only an operator may act, and what they do is
+recorded under the token's name. Status messages are fixed codes, never text
+taken from the URL.
 """
 
 from __future__ import annotations
 
-import json
+import re
 import time
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie
@@ -23,29 +27,65 @@ from litestar.response import Redirect, Template
 from app.actions.flags import InvalidFlagName
 from app.engine.approvals import Decision
 from app.plugins.overview import playbook_view
-from app.web import operations, session
-from app.web.auth import Tokens
+from app.web import auth, limits, operations, session
+from app.web.console_guard import secure_request
 from app.web.operations import runtime_of
+from app.web.proxy import client_address, proxy_identity
+from app.web.throttle import LoginThrottle
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 
+# Every message the console shows; the URL carries only the code and an id-shaped subject.
+MESSAGES = {
+    "reverted": "reverted {subject}: its leases ended and the baseline is back",
+    "approved": "approved {subject}",
+    "rejected": "rejected {subject}",
+    "queued": "queued a run of {subject}",
+    "queued-dry-run": "queued a dry-run of {subject}",
+    "no-lease": "{subject} has no active lease",
+    "not-waiting": "{subject} is not waiting for approval",
+    "unknown-playbook": "there is no playbook {subject}",
+    "unknown-decision": "unknown decision",
+    "bad-params": "invalid params for {subject}: give a JSON object the playbook accepts",
+    "invalid": "invalid name or token",
+    "throttled": "too many failed logins; wait a few minutes",
+    "expired": "your session ended (expired, or its token changed); log in again",
+}
+_SUBJECT = re.compile(r"[A-Za-z0-9_.:@+-]{1,200}")
 
-def _session(request: Request[Any, Any, Any]) -> session.Session | None:
-    tokens: Tokens = request.app.state.tokens
-    return session.read(tokens, request.cookies.get(session.COOKIE))
+
+def message(code: str | None, subject: str | None) -> str | None:
+    """The fixed text for a message code (None for an unknown code)."""
+    template = MESSAGES.get(code or "")
+    if template is None:
+        return None
+    shown = subject if subject and _SUBJECT.fullmatch(subject) else "it"
+    return template.format(subject=shown)
 
 
-def _require(request: Request[Any, Any, Any], operator: bool = False) -> session.Session:
-    current = _session(request)
+async def _session(request: Request[Any, Any, Any]) -> session.Session | None:
+    ring = await runtime_of(request).keyring.get()
+    return session.read(ring, auth.credentials_of(request), request.cookies.get(session.COOKIE))
+
+
+async def _require(request: Request[Any, Any, Any], operator: bool = False) -> session.Session:
+    current = await _session(request)
     if current is None:
+        auth.failed(request, "session")
         raise NotAuthorizedException("log in at /ui/login")
     if operator and current.role != "operator":
+        auth.failed(request, "forbidden")
         raise PermissionDeniedException("the viewer token may not change anything")
     return current
 
 
-def _back(message: str, ok: bool = True) -> Redirect:
-    return Redirect(f"/ui?{'ok' if ok else 'error'}={quote(message)}")
+def _actor(request: Request[Any, Any, Any], current: session.Session) -> str:
+    return auth.actor_of(request, current.actor)
+
+
+def _back(code: str, subject: str | None = None, ok: bool = True) -> Redirect:
+    query = {"ok" if ok else "error": code, **({"subject": subject} if subject else {})}
+    return Redirect(f"/ui?{urlencode(query)}")
 
 
 def _ago(ts: float | None) -> str:
@@ -73,36 +113,54 @@ class ConsoleController(Controller):
 
     @get("/login")
     async def login_page(self, request: Request[Any, Any, Any]) -> Template:
-        return Template("login.html", context={"error": request.query_params.get("error")})
+        return Template("login.html", context={"error": message(request.query_params.get("error"), None)})
 
     @post("/login")
     async def login(self, request: Request[Any, Any, Any], data: dict[str, str] = Form) -> Response[Any]:
-        tokens: Tokens = request.app.state.tokens
-        role = tokens.role_of(data.get("token", "").strip().encode())
-        if role not in ("viewer", "operator"):
-            return Redirect("/ui/login?error=invalid+token")
-        actor = "".join(c for c in data.get("name", "") if c.isprintable()).strip()[:60] or role
-        value = session.issue(tokens, role, actor)
+        runtime = runtime_of(request)
+        name = "".join(c for c in data.get("name", "") if c.isprintable()).strip()[:64]
+        address = client_address(request)
+        throttle = LoginThrottle(runtime.clients.commands, runtime.keys)
+        wait = await throttle.wait(address, name)
+        if wait:
+            auth.failed(request, "throttled")
+            return Template(
+                "login.html",
+                context={"error": MESSAGES["throttled"]},
+                status_code=429,
+                headers={"Retry-After": str(wait)},
+            )
+        credential = auth.credentials_of(request).identify(data.get("token", "").strip().encode())
+        if credential is None or credential.role not in ("viewer", "operator") or credential.name != name:
+            await throttle.failed(address, name)
+            auth.failed(request, "invalid")
+            return Redirect("/ui/login?error=invalid")
+        ring = await runtime.keyring.get()
+        actor = proxy_identity(request, runtime.settings) or credential.name
         cookie = Cookie(
             key=session.COOKIE,
-            value=value,
+            value=session.issue(ring, credential, actor),
             httponly=True,
             samesite="strict",
             path="/ui",
             max_age=session.LIFETIME_S,
-            secure=request.url.scheme == "https",
+            secure=secure_request(request.scope),
         )
         return Redirect("/ui", cookies=[cookie])
 
     @post("/logout")
-    async def logout(self) -> Response[Any]:
-        return Redirect("/ui/login", cookies=[Cookie(key=session.COOKIE, value="", max_age=0, path="/ui")])
+    async def logout(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        cookie = Cookie(
+            key=session.COOKIE, value="", max_age=0, path="/ui", secure=secure_request(request.scope)
+        )
+        return Redirect("/ui/login", cookies=[cookie])
 
     @get("/")
     async def dashboard(self, request: Request[Any, Any, Any]) -> Response[Any]:
-        current = _session(request)
+        current = await _session(request)
         if current is None:
-            return Redirect("/ui/login")
+            expired = session.COOKIE in request.cookies
+            return Redirect("/ui/login?error=expired" if expired else "/ui/login")
         runtime = runtime_of(request)
         playbooks = [playbook_view(spec) for spec in runtime.registry]
         return Template(
@@ -110,14 +168,14 @@ class ConsoleController(Controller):
             context={
                 "session": current,
                 "playbooks": playbooks,
-                "ok": request.query_params.get("ok"),
-                "error": request.query_params.get("error"),
+                "ok": message(request.query_params.get("ok"), request.query_params.get("subject")),
+                "error": message(request.query_params.get("error"), request.query_params.get("subject")),
             },
         )
 
     @get("/fragments/{name:str}")
     async def fragment(self, request: Request[Any, Any, Any], name: str) -> Template:
-        current = _require(request)
+        current = await _require(request)
         runtime = runtime_of(request)
         context: dict[str, Any] = {"session": current, "ago": _ago}
         if name == "flags":
@@ -135,54 +193,58 @@ class ConsoleController(Controller):
 
     @get("/executions/{execution_id:str}")
     async def execution(self, request: Request[Any, Any, Any], execution_id: str) -> Template:
-        current = _require(request)
+        current = await _require(request)
         execution = await runtime_of(request).executions.get(execution_id)
+        if execution is None:
+            raise NotFoundException(f"no execution {execution_id!r}")
         return Template("execution.html", context={"session": current, "execution": execution, "ago": _ago})
 
     @post("/flags/{name:str}/revert")
     async def revert(self, request: Request[Any, Any, Any], name: str) -> Redirect:
-        current = _require(request, operator=True)
+        current = await _require(request, operator=True)
         try:
-            ended, value, _ = await operations.revert(runtime_of(request), name, current.actor)
+            await operations.revert(runtime_of(request), name, _actor(request, current))
         except (InvalidFlagName, operations.NothingToRevert):
-            return _back(f"{name} has no active lease", ok=False)
-        return _back(
-            f"reverted {name}: {ended} lease(s) ended, now {value if value is not None else 'absent'}"
-        )
+            return _back("no-lease", name, ok=False)
+        return _back("reverted", name)
 
     @post("/executions/{execution_id:str}/{decision:str}")
     async def decide(
         self, request: Request[Any, Any, Any], execution_id: str, decision: str, data: dict[str, str] = Form
     ) -> Redirect:
-        current = _require(request, operator=True)
+        current = await _require(request, operator=True)
         if decision not in ("approve", "reject"):
-            return _back("unknown decision", ok=False)
+            return _back("unknown-decision", ok=False)
         verdict: Decision = "approve" if decision == "approve" else "reject"
         decided = await operations.decide(
             runtime_of(request),
             execution_id,
             verdict,
-            current.actor,
+            _actor(request, current),
             data.get("comment", ""),
         )
         if decided is None:
-            return _back(f"{execution_id} is not waiting for approval", ok=False)
-        return _back(f"{decision}d {decided.playbook} ({execution_id})")
+            return _back("not-waiting", execution_id, ok=False)
+        return _back(f"{decision}d", execution_id)
 
     @post("/playbooks/{name:str}/trigger")
     async def trigger(
         self, request: Request[Any, Any, Any], name: str, data: dict[str, str] = Form
     ) -> Redirect:
-        current = _require(request, operator=True)
+        current = await _require(request, operator=True)
         labels = {}
         for line in data.get("labels", "").replace(",", "\n").splitlines():
             key, sep, value = line.partition("=")
             if sep and key.strip():
                 labels[key.strip()] = value.strip()
         try:
-            params = json.loads(data["params"]) if data.get("params", "").strip() else {}
-        except ValueError:
-            return _back("params must be JSON", ok=False)
+            params = (
+                limits.decode_json(data.get("params", "").encode()) if data.get("params", "").strip() else {}
+            )
+        except limits.InvalidJSON:
+            return _back("bad-params", name, ok=False)
+        if not isinstance(params, dict):
+            return _back("bad-params", name, ok=False)
         req = operations.TriggerRequest(
             labels=labels,
             params=params,
@@ -190,10 +252,9 @@ class ConsoleController(Controller):
             reason=data.get("reason") or None,
         )
         try:
-            execution = await operations.trigger(runtime_of(request), name, req, current.actor)
+            await operations.trigger(runtime_of(request), name, req, _actor(request, current))
         except operations.UnknownPlaybook:
-            return _back(f"no playbook {name}", ok=False)
-        except operations.InvalidParams as exc:
-            return _back(f"invalid params: {exc}", ok=False)
-        mode = "dry-run" if req.dry_run else "run"
-        return _back(f"queued {mode} of {name}: {execution}")
+            return _back("unknown-playbook", name, ok=False)
+        except operations.InvalidParams:
+            return _back("bad-params", name, ok=False)
+        return _back("queued-dry-run" if req.dry_run else "queued", name)

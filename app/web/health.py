@@ -10,6 +10,7 @@ from litestar.exceptions import ServiceUnavailableException
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from app import metrics as autonomic_metrics
+from app.web.auth import scraper
 from app.web.operations import runtime_of
 
 
@@ -34,10 +35,11 @@ async def readyz(request: Request[Any, Any, Any]) -> dict[str, Any]:
     return {"status": "ready", "playbooks": len(runtime.registry)}
 
 
-@get("/metrics", summary="Prometheus metrics", include_in_schema=False)
+@get("/metrics", summary="Prometheus metrics", include_in_schema=False, guards=[scraper])
 async def metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
     """The process's metrics in the Prometheus text format, with the shared state read from Redis
-    now (so every replica answers the same; stale figures are flagged, never an error)."""
+    now (so every replica answers the same; stale figures are flagged, never an error). Needs
+    AUTONOMIC_METRICS_TOKEN when one is set."""
     runtime = runtime_of(request)
     if runtime.state is not None:
         try:

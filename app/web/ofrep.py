@@ -24,6 +24,7 @@ from litestar.exceptions import NotAuthorizedException
 from app.actions import flag_catalogue
 from app.actions.flag_view import FlagEntry, FlagsUnavailable, FlagView
 from app.actions.flags import InvalidFlagName, check_name
+from app.web.auth import failed
 from app.web.ofrep_auth import FlagReaders
 from app.web.operations import runtime_of
 
@@ -130,6 +131,8 @@ def _authorize(request: Request[Any, Any, Any]) -> None:
     readers: FlagReaders = request.app.state.flag_readers
     headers = request.headers
     if not readers.allows(headers.get("authorization"), headers.get("x-api-key")):
+        presented = headers.get("authorization") or headers.get("x-api-key")
+        failed(request, "invalid" if presented else "missing")
         raise NotAuthorizedException("missing or invalid flags token", headers=_CHALLENGE)
 
 

@@ -3,50 +3,37 @@
 `AUTONOMIC_FLAGS_TOKEN` is optional and grants flag evaluation only (an
 application's credential must not read executions or revert flags). The
 token comes as `Authorization: Bearer <token>` or as the OFREP spec's
-`X-API-Key` header. Compared in constant time; never logged.
+`X-API-Key` header. Its length and distinctness are checked with every other
+token's (app/web/credentials.py); compared in constant time; never logged.
 """
 
 from __future__ import annotations
 
-import hmac
 from dataclasses import dataclass
 
-from app.errors import ConfigError
 from app.settings import Settings
-from app.web.auth import Tokens, presented_secret
+from app.web.auth import presented_secret
+from app.web.credentials import Credentials, Role
 
-MIN_LENGTH = 24
+_READERS: frozenset[Role] = frozenset({"flags", "viewer", "operator"})
 
 
 @dataclass(frozen=True)
 class FlagReaders:
-    """The flags token (if configured) plus the service's role tokens."""
+    """The service's credentials, seen from OFREP."""
 
-    tokens: Tokens
-    flags: bytes | None
+    credentials: Credentials
 
     @classmethod
-    def from_settings(cls, settings: Settings, tokens: Tokens) -> FlagReaders:
-        """Check the flags token (long enough, distinct from the other roles' tokens)."""
-        secret = settings.flags_token
-        if secret is None:
-            return cls(tokens, None)
-        value = secret.get_secret_value().encode()
-        if len(value) < MIN_LENGTH:
-            raise ConfigError(f"AUTONOMIC_FLAGS_TOKEN must be at least {MIN_LENGTH} characters")
-        if tokens.role_of(value) is not None:
-            raise ConfigError(
-                "AUTONOMIC_FLAGS_TOKEN must differ from the webhook, viewer and operator tokens"
-            )
-        return cls(tokens, value)
+    def from_settings(cls, settings: Settings, credentials: Credentials) -> FlagReaders:
+        """The readers among `credentials` (the flags token was validated with them)."""
+        del settings  # kept for the call sites' symmetry; everything is in `credentials`
+        return cls(credentials)
 
     def allows(self, authorization: str | None, api_key: str | None) -> bool:
         """True if the request's Bearer token or X-API-Key may read flags."""
         secret = presented_secret(authorization) if authorization else None
         if secret is None and api_key:
             secret = api_key.strip().encode()
-        if not secret:
-            return False
-        if self.flags is not None and hmac.compare_digest(secret, self.flags):
-            return True
-        return self.tokens.role_of(secret) in ("viewer", "operator")
+        credential = self.credentials.identify(secret)
+        return credential is not None and credential.role in _READERS

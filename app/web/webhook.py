@@ -13,7 +13,6 @@ from litestar import Request, post
 from litestar.exceptions import (
     ClientException,
     HTTPException,
-    NotAuthorizedException,
     ServiceUnavailableException,
 )
 from litestar.status_codes import (
@@ -25,12 +24,14 @@ from redis.exceptions import RedisError
 from app import metrics, tracing
 from app.engine.queue import QueueFull
 from app.models import Alert, InvalidPayload, WebhookPayload, decode_payload
-from app.web.auth import Tokens, presented_secret
+from app.web.auth import authenticate
+from app.web.credentials import Role
 from app.web.operations import runtime_of
 
 log = structlog.get_logger(__name__)
 _encoder = msgspec.json.Encoder()
 RETRY_AFTER = "5"
+_INGEST: frozenset[Role] = frozenset({"webhook", "operator"})
 
 
 class Accepted(msgspec.Struct):
@@ -76,12 +77,7 @@ async def alertmanager_webhook(request: Request[Any, Any, Any]) -> Accepted:
     code = "202"
     try:
         runtime = runtime_of(request)
-        tokens: Tokens = request.app.state.tokens
-        secret = presented_secret(request.headers.get("authorization"))
-        if secret is None or tokens.role_of(secret) not in ("webhook", "operator"):
-            raise NotAuthorizedException(
-                "missing or invalid webhook token", headers={"WWW-Authenticate": 'Bearer realm="autonomic"'}
-            )
+        authenticate(request, _INGEST, "/webhooks/alertmanager")
         if not _is_json(request.headers.get("content-type", "")):
             raise HTTPException(
                 "content type must be application/json", status_code=HTTP_415_UNSUPPORTED_MEDIA_TYPE

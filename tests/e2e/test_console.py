@@ -12,13 +12,13 @@ import httpx
 import pytest
 import redis
 
+from tests.conftest import NAMED_OPERATOR_TOKENS, NAMED_OPERATORS, VIEWER_TOKEN
 from tests.integration.helpers import OPERATOR, alert, payload, post
 from tests.support.procs import ROOT, Service, wait_for
 
 pytestmark = pytest.mark.e2e
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = ROOT / "tests" / "artifacts"
-VIEWER_TOKEN = "viewer-token-0123456789"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -45,15 +45,19 @@ def browser() -> Iterator[object]:
 
 @pytest.fixture
 def svc(start_service: Callable[..., Service], test_playbooks: Path) -> Service:
-    return start_service(AUTONOMIC_PLAYBOOK_DIRS=str(test_playbooks), AUTONOMIC_VIEWER_TOKEN=VIEWER_TOKEN)
+    return start_service(
+        AUTONOMIC_PLAYBOOK_DIRS=str(test_playbooks),
+        AUTONOMIC_VIEWER_TOKENS=f"vic:{VIEWER_TOKEN}",
+        AUTONOMIC_OPERATOR_TOKENS=NAMED_OPERATOR_TOKENS,
+    )
 
 
 def login(browser: object, svc: Service, token: str, name: str) -> object:
     page = browser.new_page(viewport={"width": 1366, "height": 900})  # type: ignore[attr-defined]
     page.goto(f"{svc.url}/ui")
     assert page.url.endswith("/ui/login")
-    page.fill("input[name=token]", token)
     page.fill("input[name=name]", name)
+    page.fill("input[name=token]", token)
     page.click("button[type=submit]")
     page.wait_for_url(f"{svc.url}/ui")
     return page
@@ -62,11 +66,9 @@ def login(browser: object, svc: Service, token: str, name: str) -> object:
 def test_operator_sees_and_reverts_a_mitigation(
     browser: object, svc: Service, sync_redis: redis.Redis, flag_prefix: str
 ) -> None:
-    from tests.conftest import OPERATOR_TOKEN
-
     post(svc.url, payload(alert("CostSpike", severity="warning")))
     wait_for(lambda: sync_redis.get(flag_prefix + "cache.mode") == "aggressive", what="mitigation")
-    page = login(browser, svc, OPERATOR_TOKEN, "dana")
+    page = login(browser, svc, NAMED_OPERATORS["dana"], "dana")
     row = page.locator("[data-flag='cache.mode']")  # type: ignore[attr-defined]
     row.wait_for(timeout=15000)
     assert "aggressive" in row.inner_text()
@@ -109,10 +111,8 @@ def test_viewer_cannot_revert(
 def test_approval_from_the_page_runs_the_execution(
     browser: object, svc: Service, sync_redis: redis.Redis, flag_prefix: str
 ) -> None:
-    from tests.conftest import OPERATOR_TOKEN
-
     post(svc.url, payload(alert("GatedTest")))
-    page = login(browser, svc, OPERATOR_TOKEN, "erin")
+    page = login(browser, svc, NAMED_OPERATORS["carol"], "carol")
     button = page.locator("[data-approve]")  # type: ignore[attr-defined]
     button.wait_for(timeout=15000)
     page.screenshot(path=str(ARTIFACTS / "console-approval.png"), full_page=True)  # type: ignore[attr-defined]
@@ -124,19 +124,18 @@ def test_approval_from_the_page_runs_the_execution(
 
 
 def test_forms_without_a_csrf_token_are_refused(svc: Service) -> None:
-    from tests.conftest import OPERATOR_TOKEN
-
     with httpx.Client(base_url=svc.url) as client:
         login_page = client.get("/ui/login")
         csrf = login_page.cookies.get("csrftoken")
         assert csrf
-        denied = client.post("/ui/login", data={"token": OPERATOR_TOKEN})
+        form = {"name": "alice", "token": NAMED_OPERATORS["alice"]}
+        denied = client.post("/ui/login", data=form)
         assert denied.status_code == 403
         import re
 
         field = re.search(r'name="_csrf_token" value="([^"]+)"', login_page.text)
         assert field
-        ok = client.post("/ui/login", data={"token": OPERATOR_TOKEN, "_csrf_token": field.group(1)})
+        ok = client.post("/ui/login", data={**form, "_csrf_token": field.group(1)})
         assert ok.status_code in (200, 302, 303)
         session = client.cookies.get("autonomic_session")
         assert session

@@ -7,6 +7,7 @@ from collections.abc import Callable
 import httpx
 import redis
 
+from tests.conftest import NAMED_OPERATOR_TOKENS, NAMED_OPERATORS, bearer
 from tests.integration.helpers import OPERATOR, alert, executions, flags, payload, post, resolved
 from tests.support.procs import Service, wait_for
 
@@ -153,7 +154,7 @@ def test_simulate_plans_without_changing_anything(
 def test_operator_reverts_a_flag(
     start_service: Callable[..., Service], sync_redis: redis.Redis, flag_prefix: str
 ) -> None:
-    svc = start_service()
+    svc = start_service(AUTONOMIC_OPERATOR_TOKENS=NAMED_OPERATOR_TOKENS)
     post(svc.url, payload(alert("CostSpike")))
     wait_for(lambda: sync_redis.get(flag_prefix + "cache.mode") == "aggressive", what="flag set")
     url = f"{svc.url}/api/flags/cache.mode"
@@ -161,7 +162,7 @@ def test_operator_reverts_a_flag(
         httpx.delete(url, headers={"Authorization": "Bearer test-webhook-token-0123456789"}).status_code
         == 403
     )
-    response = httpx.delete(url, headers={**OPERATOR, "X-Autonomic-Actor": "alice"})
+    response = httpx.delete(url, headers={**bearer(NAMED_OPERATORS["alice"]), "X-Autonomic-Actor": "eve"})
     assert response.status_code == 200, response.text
     assert response.json()["leases_ended"] == 1
     assert sync_redis.get(flag_prefix + "cache.mode") is None
@@ -198,8 +199,8 @@ def test_health_schema_and_metrics(start_service: Callable[..., Service]) -> Non
 
 
 def test_roles_on_the_api(start_service: Callable[..., Service]) -> None:
-    svc = start_service(AUTONOMIC_VIEWER_TOKEN="viewer-token-0123456789")
-    viewer = {"Authorization": "Bearer viewer-token-0123456789"}
+    svc = start_service(AUTONOMIC_VIEWER_TOKEN="test-viewer-token-0123456789")
+    viewer = {"Authorization": "Bearer test-viewer-token-0123456789"}
     webhook = {"Authorization": "Bearer test-webhook-token-0123456789"}
     for path in ("/api/playbooks", "/api/flags", "/api/executions"):
         assert httpx.get(svc.url + path, headers=viewer).status_code == 200

@@ -11,18 +11,21 @@ import redis
 from typer.testing import CliRunner
 
 from app.cli import cli
-from tests.conftest import OPERATOR_TOKEN
+from tests.conftest import NAMED_OPERATOR_TOKENS, NAMED_OPERATORS, OPERATOR_TOKEN, VIEWER_TOKEN, bearer
 from tests.integration.helpers import OPERATOR, alert, executions, payload, post
 from tests.support.procs import Service, wait_for
 
-VIEWER_TOKEN = "viewer-token-0123456789"
-VIEWER = {"Authorization": f"Bearer {VIEWER_TOKEN}"}
+VIEWER = bearer(VIEWER_TOKEN)
 runner = CliRunner()
 
 
 @pytest.fixture
 def svc(start_service: Callable[..., Service], test_playbooks: Path) -> Service:
-    return start_service(AUTONOMIC_PLAYBOOK_DIRS=str(test_playbooks), AUTONOMIC_VIEWER_TOKEN=VIEWER_TOKEN)
+    return start_service(
+        AUTONOMIC_PLAYBOOK_DIRS=str(test_playbooks),
+        AUTONOMIC_VIEWER_TOKEN=VIEWER_TOKEN,
+        AUTONOMIC_OPERATOR_TOKENS=NAMED_OPERATOR_TOKENS,
+    )
 
 
 def execution(svc: Service, ex_id: str) -> dict[str, object]:
@@ -37,7 +40,8 @@ def test_manual_trigger_runs_through_the_queue_with_actor_and_reason(
     response = httpx.post(
         f"{svc.url}/api/playbooks/scale_chat/trigger",
         json=body,
-        headers={**OPERATOR, "X-Autonomic-Actor": "alice"},
+        # The actor is the token's name; a header claiming another name is ignored.
+        headers={**bearer(NAMED_OPERATORS["alice"]), "X-Autonomic-Actor": "mallory"},
     )
     assert response.status_code == 202, response.text
     ex_id = response.json()["execution_id"]
@@ -89,7 +93,7 @@ def test_playbook_approval_approved_runs_and_records_the_approver(
     url = f"{svc.url}/api/executions/{pending['execution_id']}/approve"
     assert httpx.post(url, headers=VIEWER).status_code == 403
     assert (
-        httpx.post(url, json={"comment": "ok"}, headers={**OPERATOR, "X-Autonomic-Actor": "bob"}).status_code
+        httpx.post(url, json={"comment": "ok"}, headers=bearer(NAMED_OPERATORS["bob"])).status_code
         == 200
     )
     assert httpx.post(url, headers=OPERATOR).status_code == 404  # decided already
@@ -138,15 +142,14 @@ def test_approval_timeout_rejects(start_service: Callable[..., Service], test_pl
 
 
 def invoke(svc: Service, *args: str) -> str:
-    result = runner.invoke(cli, [*args, "--url", svc.url, "--token", OPERATOR_TOKEN], env={"COLUMNS": "200"})
+    token = NAMED_OPERATORS["carol"]
+    result = runner.invoke(cli, [*args, "--url", svc.url, "--token", token], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     return result.stdout
 
 
 def test_cli_against_a_live_server(svc: Service, sync_redis: redis.Redis, flag_prefix: str) -> None:
-    out = invoke(
-        svc, "trigger", "cost_spike", "--label", "service=chat", "--reason", "drill", "--as", "carol"
-    )
+    out = invoke(svc, "trigger", "cost_spike", "--label", "service=chat", "--reason", "drill")
     ex_id = out.strip().split()[-1]
     wait_for(lambda: execution(svc, ex_id).get("status") == "succeeded", what="cli trigger ran")
     assert execution(svc, ex_id)["actor"] == "carol"

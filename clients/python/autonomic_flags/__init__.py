@@ -8,9 +8,18 @@ are in `autonomic_flags.contract`.
 """
 
 from autonomic_flags.aio import AsyncFlagClient
-from autonomic_flags.contract import Change, parse_bool
+from autonomic_flags.contract import Change, decode_name_part, name_part, parse_bool
 from autonomic_flags.core import Resolution
 from autonomic_flags.sync import FlagClient
 
 __version__ = "0.1.0"
-__all__ = ["AsyncFlagClient", "Change", "FlagClient", "Resolution", "__version__", "parse_bool"]
+__all__ = [
+    "AsyncFlagClient",
+    "Change",
+    "FlagClient",
+    "Resolution",
+    "__version__",
+    "decode_name_part",
+    "name_part",
+    "parse_bool",
+]

@@ -13,6 +13,8 @@ change here without the server (or the reverse) fails CI.
   per change of a value (`value` null = the flag became absent; `at` in epoch ms).
 - Names match `[a-z0-9_.-]+`, at most 200 characters; the default prefix is `flags:`.
 - Boolean words: `1/true/yes/on` are true and `0/false/no/off` false, in any case.
+- Free text inside a name (the user id of `ratelimit.user.<user_id>`) is encoded with
+  `name_part`: `[a-z0-9.-]` stay, `_` becomes `__`, any other UTF-8 byte `_xx`.
 """
 
 from __future__ import annotations
@@ -92,3 +94,45 @@ def parse_message(data: str | bytes) -> Change | None:
         reason if isinstance(reason, str) else "",
         at if isinstance(at, int) and not isinstance(at, bool) else 0,
     )
+
+
+# User ids (and other free text) inside flag names: a reversible encoding into the name rule.
+_PLAIN = frozenset("abcdefghijklmnopqrstuvwxyz0123456789.-")
+_HEX = frozenset("0123456789abcdef")
+
+
+def name_part(value: str) -> str:
+    """`value` (a user id, say) as part of a flag name, reversibly: `[a-z0-9.-]` stay, `_` becomes
+    `__`, and every other byte of its UTF-8 form becomes `_` and two lower-case hex digits
+    (`Alice.Bob@x.io` → `_41lice._42ob_40x.io`). `decode_name_part` reverses it."""
+    out = []
+    for char in value:
+        if char == "_":
+            out.append("__")
+        elif char in _PLAIN:
+            out.append(char)
+        else:
+            out.extend(f"_{byte:02x}" for byte in char.encode("utf-8", "surrogatepass"))
+    return "".join(out)
+
+
+def decode_name_part(part: str) -> str:
+    """The value `name_part` encoded; ValueError if `part` is not such an encoding."""
+    raw, i = bytearray(), 0
+    while i < len(part):
+        if part[i] != "_":
+            raw += part[i].encode()
+            i += 1
+        elif part[i + 1 : i + 2] == "_":
+            raw += b"_"
+            i += 2
+        else:
+            pair = part[i + 1 : i + 3]
+            if len(pair) != 2 or not set(pair) <= _HEX:
+                raise ValueError(f"not an encoded flag name part: {part!r}")
+            raw.append(int(pair, 16))
+            i += 3
+    try:
+        return raw.decode("utf-8", "surrogatepass")
+    except UnicodeDecodeError:
+        raise ValueError(f"not an encoded flag name part: {part!r}") from None

@@ -2,7 +2,7 @@ import base64
 
 import pytest
 
-from app.web.auth import Tokens, presented_secret
+from app.web.auth import presented_secret
 
 
 @pytest.mark.parametrize(
@@ -20,15 +20,3 @@ from app.web.auth import Tokens, presented_secret
 )
 def test_presented_secret(header: str | None, secret: bytes | None) -> None:
     assert presented_secret(header) == secret
-
-
-def test_roles() -> None:
-    tokens = Tokens(webhook=b"w", operator=b"o", viewer=b"v")
-    assert [tokens.role_of(t) for t in (b"w", b"o", b"v", b"x", b"")] == [
-        "webhook",
-        "operator",
-        "viewer",
-        None,
-        None,
-    ]
-    assert Tokens(webhook=b"w", operator=b"o", viewer=None).role_of(b"") is None

@@ -8,7 +8,7 @@ from pydantic import SecretStr
 from app.actions.flag_view import FlagEntry, entry_of
 from app.errors import ConfigError
 from app.settings import Settings
-from app.web.auth import Tokens
+from app.web.credentials import Credentials
 from app.web.ofrep import BadRequest, _matches, evaluation, parse_request
 from app.web.ofrep_auth import FlagReaders
 
@@ -23,7 +23,7 @@ def readers(flags: str | None = FLAGS) -> FlagReaders:
         webhook_token=SecretStr(WEBHOOK),
         flags_token=SecretStr(flags) if flags else None,
     )
-    return FlagReaders.from_settings(settings, Tokens.from_settings(settings, announce=False))
+    return FlagReaders.from_settings(settings, Credentials.from_settings(settings, announce=False))
 
 
 @pytest.mark.parametrize(
