@@ -33,12 +33,14 @@ WEBHOOK_TOKEN = "test-webhook-token-0123456789"
 OPERATOR_TOKEN = "test-operator-token-0123456789"
 VIEWER_TOKEN = "test-viewer-token-0123456789"
 # Named operators (AUTONOMIC_OPERATOR_TOKENS): what each does is recorded under the name.
-NAMED_OPERATORS = {name: f"test-{name}-operator-token-0123456789" for name in ("alice", "bob", "carol", "dana")}
+NAMED_OPERATORS = {n: f"test-{n}-operator-token-0123456789" for n in ("alice", "bob", "carol", "dana")}
 NAMED_OPERATOR_TOKENS = ",".join(f"{name}:{token}" for name, token in NAMED_OPERATORS.items())
 
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
 TEST_PLAYBOOKS = ROOT / "tests" / "playbooks"
 
 

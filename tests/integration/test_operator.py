@@ -92,10 +92,7 @@ def test_playbook_approval_approved_runs_and_records_the_approver(
     assert sync_redis.get(flag_prefix + "gated.flag") is None
     url = f"{svc.url}/api/executions/{pending['execution_id']}/approve"
     assert httpx.post(url, headers=VIEWER).status_code == 403
-    assert (
-        httpx.post(url, json={"comment": "ok"}, headers=bearer(NAMED_OPERATORS["bob"])).status_code
-        == 200
-    )
+    assert httpx.post(url, json={"comment": "ok"}, headers=bearer(NAMED_OPERATORS["bob"])).status_code == 200
     assert httpx.post(url, headers=OPERATOR).status_code == 404  # decided already
     done = wait_for(
         lambda: (

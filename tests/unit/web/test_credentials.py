@@ -11,7 +11,7 @@ from app.settings import Settings
 from app.web.credentials import Credentials
 
 W = "w" * 24 + "-webhook"
-O = "o" * 24 + "-operator"
+OP = "o" * 24 + "-operator"
 V = "v" * 24 + "-viewer"
 REDIS = "redis://127.0.0.1:6379/0"
 
@@ -36,8 +36,8 @@ def creds(**settings: str) -> Credentials:
         ({"operator_token": "x"}, "AUTONOMIC_OPERATOR_TOKEN: tokens must be at least 24 characters"),
         ({"viewer_token": "v" * 23}, "AUTONOMIC_VIEWER_TOKEN: tokens must be at least 24"),
         ({"webhook_token": "   "}, "AUTONOMIC_WEBHOOK_TOKEN: tokens must be at least 24"),
-        ({"viewer_token": O}, "AUTONOMIC_VIEWER_TOKEN: must differ from AUTONOMIC_OPERATOR_TOKEN"),
-        ({"webhook_token": O}, "must differ from"),
+        ({"viewer_token": OP}, "AUTONOMIC_VIEWER_TOKEN: must differ from AUTONOMIC_OPERATOR_TOKEN"),
+        ({"webhook_token": OP}, "must differ from"),
         ({"operator_tokens": f"a:{V}"}, "must differ from AUTONOMIC_VIEWER_TOKEN"),
         ({"operator_tokens": f"a:{'a' * 30},a:{'b' * 30}"}, "the name 'a' is also used"),
         ({"operator_tokens": f"{'a' * 30}"}, "AUTONOMIC_OPERATOR_TOKENS: each entry must be name:token"),
@@ -47,21 +47,21 @@ def creds(**settings: str) -> Credentials:
     ],
 )
 def test_weak_or_shared_tokens_stop_start_up(settings: dict[str, str], message: str) -> None:
-    base = {"redis_url": REDIS, "webhook_token": W, "operator_token": O, "viewer_token": V}
+    base = {"redis_url": REDIS, "webhook_token": W, "operator_token": OP, "viewer_token": V}
     with pytest.raises(ConfigError) as raised:
         creds(**{**base, **settings})
     assert message in str(raised.value)
     assert "\n" not in str(raised.value)
-    for secret in (W, O, V):
+    for secret in (W, OP, V):
         assert secret not in str(raised.value)
 
 
 def test_empty_never_matches_and_roles_resolve() -> None:
-    c = creds(redis_url=REDIS, webhook_token=W, operator_token=O, viewer_token=V)
+    c = creds(redis_url=REDIS, webhook_token=W, operator_token=OP, viewer_token=V)
     assert c.identify(b"") is None
     assert c.identify(None) is None
-    assert c.identify(O[:-1].encode()) is None
-    found = [c.identify(t.encode()) for t in (W, O, V)]
+    assert c.identify(OP[:-1].encode()) is None
+    found = [c.identify(t.encode()) for t in (W, OP, V)]
     assert [(x.role, x.name) for x in found if x] == [
         ("webhook", "webhook"),
         ("operator", "operator"),
@@ -72,12 +72,12 @@ def test_empty_never_matches_and_roles_resolve() -> None:
 def test_named_tokens_and_single_tokens_together(tmp_path: Path) -> None:
     listed = tmp_path / "operators"
     listed.write_text(f"alice:{'a' * 30}, bob:{'b' * 24}:with-colon\n")
-    c = creds(redis_url=REDIS, webhook_token=W, operator_token=O, operator_tokens_file=str(listed))
+    c = creds(redis_url=REDIS, webhook_token=W, operator_token=OP, operator_tokens_file=str(listed))
     alice = c.identify(b"a" * 30)
     bob = c.identify(b"b" * 24 + b":with-colon")
     assert alice is not None and (alice.role, alice.name) == ("operator", "alice")
     assert bob is not None and bob.name == "bob"
-    assert c.identify(O.encode()).name == "operator"  # type: ignore[union-attr]
+    assert c.identify(OP.encode()).name == "operator"  # type: ignore[union-attr]
     assert c.named("operator", "alice") is alice
 
 
