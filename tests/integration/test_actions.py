@@ -210,6 +210,8 @@ async def test_slack_text_cannot_inject_markup_or_mentions(slack: SlackFake) -> 
     rendered = json.dumps(message["blocks"])
     for forbidden in ("<!channel>", "<@U123>", "<https://evil", "<!everyone>", "javascript:", "@here"):
         assert forbidden not in rendered
+        assert forbidden not in message["text"]  # the fallback text notifications show, too
+    assert "&lt;!channel&gt;" in message["text"]
     assert "&lt;!channel&gt;" in rendered
     assert "<https://ok.example/r|Runbook>" in rendered
     assert escape("a & b") == "a &amp; b"

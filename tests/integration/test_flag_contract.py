@@ -13,8 +13,11 @@ import re
 import pytest
 import redis
 import redis.asyncio as aioredis
+from hypothesis import given
+from hypothesis import strategies as st
 
 from app.actions import flag_catalogue, flag_view
+from app.actions import flags as flags_module
 from app.actions.flags import NAME, TRUTHY, FlagStore, InvalidFlagName, check_name, is_truthy
 from app.settings import Settings
 from autonomic_flags import FlagClient, contract
@@ -97,3 +100,11 @@ def test_what_the_server_writes_and_publishes_matches_the_contract(
     assert sync_redis.exists(contract.value_key(flag_prefix, "cache.mode")) == 0
     wait_for(lambda: reader.resolve("cache.mode").value is None, what="client saw the release")
     reader.close()
+
+
+@given(st.text(max_size=40))
+def test_user_ids_in_flag_names_are_encoded_alike_and_reversibly(value: str) -> None:
+    encoded = flags_module.name_part(value)
+    assert encoded == contract.name_part(value)
+    assert contract.decode_name_part(encoded) == value == flags_module.decode_name_part(encoded)
+    assert encoded == "" or re.fullmatch(contract.NAME_PATTERN, encoded)

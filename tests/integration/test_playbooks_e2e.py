@@ -43,6 +43,13 @@ CASES = [
         pages=True,
     ),
     Case("UserBudgetExceeded", {"user_id": "u-42"}, {"ratelimit.user.u-42": "0.1"}, notifies=True),
+    # Kept as given (not lower-cased): the flag name encodes what flag names cannot hold.
+    Case(
+        "UserBudgetExceeded",
+        {"user_id": "Alice.Bob@x.io"},
+        {"ratelimit.user._41lice._42ob_40x.io": "0.1"},
+        notifies=True,
+    ),
     Case(
         "HighLatency",
         {"severity": "warning"},
@@ -151,7 +158,7 @@ def test_builtin_playbook_end_to_end(
         assert "kubectl.kubernetes.io/restartedAt" in annotations
     if case.notifies:
         (note,) = notify.notifications
-        assert note["user_id"] == "u-42" and note["kind"] == "budget_exceeded"
+        assert note["user_id"] == case.labels["user_id"] and note["kind"] == "budget_exceeded"
     assert sync_redis.zcard(f"{ns}followups") == case.followups
 
     assert post(svc.url, payload(resolved(firing))).status_code == 202

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -114,6 +115,38 @@ def test_cost_gauges_equal_the_seeded_sums_on_every_replica(
         headers={"Authorization": "Bearer test-webhook-token-0123456789"},
     )
     assert viewer_denied.status_code == 403
+
+
+def test_hashed_user_labels_hide_ids_and_can_be_looked_up(
+    start_service: Callable[..., Service], sync_redis: redis.Redis, ns: str
+) -> None:
+    prefix = f"{ns}app:"
+    seed_costs(sync_redis, prefix, {"alice@example.com": 1.5, "Bob.Smith": 2.0})
+    env = {
+        **FAST_JOBS,
+        "AUTONOMIC_COST_KEY_PREFIX": prefix,
+        "AUTONOMIC_JOB_LEASE_SWEEPER": "off",
+        "AUTONOMIC_COST_USER_LABEL": "hash",
+    }
+    a = start_service(name="a", **env)
+    assert httpx.post(f"{a.url}/api/jobs/cost_exporter/run", headers=OPERATOR).status_code == 200
+    text = httpx.get(f"{a.url}/metrics").text
+    assert "alice@example.com" not in text and "Bob.Smith" not in text
+    exported = metric_values(text, "ai_daily_cost_usd")
+    lookup = httpx.get(
+        f"{a.url}/api/cost/user-label", params={"user_id": "alice@example.com"}, headers=OPERATOR
+    )
+    label = lookup.json()["label"]
+    assert re.fullmatch(r"u-[0-9a-f]{16}", label) and exported[label] == 1.5
+    # Stable: another replica and a restart compute the same label (the key lives in Redis).
+    a.stop()
+    b = start_service(name="b", **env)
+    again = httpx.get(
+        f"{b.url}/api/cost/user-label", params={"user_id": "alice@example.com"}, headers=OPERATOR
+    )
+    assert again.json()["label"] == label
+    assert httpx.post(f"{b.url}/api/jobs/cost_exporter/run", headers=OPERATOR).status_code == 200
+    assert metric_values(httpx.get(f"{b.url}/metrics").text, "ai_daily_cost_usd")[label] == 1.5
 
 
 def test_user_cardinality_is_capped_with_10000_users(

@@ -1,6 +1,9 @@
+import re
+
 import pytest
 
-from autonomic_flags.contract import Change, parse_message
+from autonomic_flags import contract
+from autonomic_flags.contract import Change, decode_name_part, name_part, parse_message
 from autonomic_flags.core import as_bool, as_float, as_int, as_str
 
 
@@ -29,3 +32,26 @@ def test_parse_message() -> None:
     assert parse_message("{bad") is None
     assert parse_message('{"flag": 1}') is None
     assert parse_message('{"value": "x"}') is None
+
+
+@pytest.mark.parametrize(
+    ("value", "encoded"),
+    [
+        ("u-42", "u-42"),
+        ("Alice.Bob@x.io", "_41lice._42ob_40x.io"),
+        ("user_1", "user__1"),
+        ("é", "_c3_a9"),
+        ("_41", "__41"),
+        ("", ""),
+    ],
+)
+def test_name_part_is_reversible_and_fits_the_flag_name_rule(value: str, encoded: str) -> None:
+    assert name_part(value) == encoded
+    assert decode_name_part(encoded) == value
+    assert re.fullmatch(contract.NAME_PATTERN, f"ratelimit.user.{encoded}")
+
+
+@pytest.mark.parametrize("bad", ["_", "_4", "_zz", "_ff"])
+def test_decode_name_part_refuses_what_it_did_not_encode(bad: str) -> None:
+    with pytest.raises(ValueError, match="not an encoded flag name part"):
+        decode_name_part(bad)
