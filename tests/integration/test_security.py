@@ -13,7 +13,6 @@ import re
 import subprocess
 import sys
 from collections.abc import Callable
-from pathlib import Path
 
 import httpx
 import pytest
@@ -80,13 +79,9 @@ def test_real_redis_without_tokens_stops_and_names_the_settings(ns: str) -> None
     assert len(stderr.strip().splitlines()) == 1
 
 
-def test_memory_first_run_generates_tokens_once_with_a_warning(tmp_path: Path) -> None:
-    env = {
-        k: v for k, v in service_env("unused:").items() if not k.startswith("AUTONOMIC_") or "TOKEN" not in k
-    }
-    env["AUTONOMIC_REDIS_URL"] = "memory://"
-    service = Service(env, name="first-run")
-    service.env = {k: v for k, v in service.env.items() if "TOKEN" not in k or not k.startswith("AUTONOMIC")}
+def test_memory_first_run_generates_tokens_once_with_a_warning() -> None:
+    service = Service({"AUTONOMIC_REDIS_URL": "memory://"}, name="first-run")
+    service.env = {k: v for k, v in service.env.items() if not (k.startswith("AUTONOMIC_") and "TOKEN" in k)}
     service.start()
     try:
         logs = service.logs()
