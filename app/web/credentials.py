@@ -126,16 +126,15 @@ class Credentials:
             if role in missing
         )
         if announce:
-            # Short lines; each `NAME=value` line pastes into a shell as-is (README "Try it by hand").
-            names = " and ".join(f"AUTONOMIC_{c.role.upper()}_TOKEN" for c in generated)
-            lines = [f"  {c.role.upper()}_TOKEN={c.secret.decode()}" for c in generated]
-            print(
-                f"autonomic: FIRST RUN ONLY: {names} not set; generated for this process:\n"
-                + "\n".join(lines)
-                + "\nautonomic: configure your own (24+ characters, one per role) before using a real Redis.",
-                file=sys.stderr,
-                flush=True,
-            )
+            # Lines of at most 80 columns; each `NAME=value` line pastes into a shell as-is.
+            roles = " and ".join(c.role for c in generated)
+            lines = [
+                f"autonomic: FIRST RUN ONLY: no {roles} token set; generated these:",
+                *(f"  {c.role.upper()}_TOKEN={c.secret.decode()}" for c in generated),
+                "autonomic: they die with this process. Set AUTONOMIC_*_TOKEN (24+ characters,",
+                "autonomic: one per role) to keep them; with a real Redis they are required.",
+            ]
+            print("\n".join(lines), file=sys.stderr, flush=True)
         return cls((*found, *generated), generated)
 
     def identify(self, presented: bytes | None) -> Credential | None:

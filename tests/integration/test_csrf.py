@@ -18,7 +18,7 @@ def test_console_posts_need_the_csrf_token_and_token_routes_do_not(
 ) -> None:
     svc = start_service()
     assert "Warning" not in svc.logs()
-    form = {"token": OPERATOR_TOKEN, "name": "carol"}
+    form = {"token": OPERATOR_TOKEN, "name": "operator"}  # the single-token setting is named operator
     for path in (
         "/ui/login",
         "/ui/logout",

@@ -150,10 +150,11 @@ def test_who_may_evaluate(svc: Service) -> None:
 
 
 def test_the_flags_token_reads_flags_only(svc: Service) -> None:
-    assert httpx.get(f"{svc.url}/api/flags", headers=FLAGS, timeout=10).status_code == 401
-    assert httpx.delete(f"{svc.url}/api/flags/llm.model_tier", headers=FLAGS, timeout=10).status_code == 401
+    # A known token of the wrong role: 403, like the webhook token on /api.
+    assert httpx.get(f"{svc.url}/api/flags", headers=FLAGS, timeout=10).status_code == 403
+    assert httpx.delete(f"{svc.url}/api/flags/llm.model_tier", headers=FLAGS, timeout=10).status_code == 403
     assert (
-        post(svc.url, payload(cost_spike()), {**FLAGS, "Content-Type": "application/json"}).status_code == 401
+        post(svc.url, payload(cost_spike()), {**FLAGS, "Content-Type": "application/json"}).status_code == 403
     )
 
 
@@ -240,7 +241,7 @@ def test_short_flags_token_fails_start_up_in_one_line(start_service: Callable[..
     svc = start_service(AUTONOMIC_FLAGS_TOKEN="short", wait_ready=False, name="badtoken")
     assert svc.proc is not None
     assert svc.proc.wait(30) != 0
-    assert "AUTONOMIC_FLAGS_TOKEN must be at least 24 characters" in svc.logs()
+    assert "AUTONOMIC_FLAGS_TOKEN: tokens must be at least 24 characters" in svc.logs()
     assert "Traceback" not in svc.logs()
 
 

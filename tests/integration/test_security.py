@@ -86,9 +86,9 @@ def test_memory_first_run_generates_tokens_once_with_a_warning() -> None:
     try:
         logs = service.logs()
         assert logs.count("FIRST RUN ONLY") == 1
-        tokens = re.findall(r"^  (webhook|operator): (\S+)$", logs, re.M)
-        assert [role for role, _ in tokens] == ["webhook", "operator"]
-        operator = dict(tokens)["operator"]
+        tokens = re.findall(r"^  (WEBHOOK|OPERATOR)_TOKEN=(\S+)$", logs, re.M)
+        assert [role for role, _ in tokens] == ["WEBHOOK", "OPERATOR"]
+        operator = dict(tokens)["OPERATOR"]
         assert logs.count(operator) == 1
         assert httpx.get(f"{service.url}/api/flags", headers=bearer(operator)).status_code == 200
         assert httpx.get(f"{service.url}/api/flags", headers={"Authorization": "Bearer"}).status_code == 401
