@@ -127,9 +127,9 @@ class Credentials:
         )
         if announce:
             # Lines of at most 80 columns; each `NAME=value` line pastes into a shell as-is.
-            roles = " and ".join(c.role for c in generated)
+            generated_roles = " and ".join(c.role for c in generated)
             lines = [
-                f"autonomic: FIRST RUN ONLY: no {roles} token set; generated these:",
+                f"autonomic: FIRST RUN ONLY: no {generated_roles} token set; generated these:",
                 *(f"  {c.role.upper()}_TOKEN={c.secret.decode()}" for c in generated),
                 "autonomic: they die with this process. Set AUTONOMIC_*_TOKEN (24+ characters,",
                 "autonomic: one per role) to keep them; with a real Redis they are required.",
