@@ -21,7 +21,8 @@ def console_page(svc: Service, path: str) -> str:
         login = client.get("/ui/login")
         field = re.search(r'name="_csrf_token" value="([^"]+)"', login.text)
         assert field
-        client.post("/ui/login", data={"token": OPERATOR_TOKEN, "_csrf_token": field.group(1)})
+        form = {"name": "operator", "token": OPERATOR_TOKEN, "_csrf_token": field.group(1)}
+        client.post("/ui/login", data=form)
         page = client.get(path)
         assert page.status_code == 200
         return page.text
