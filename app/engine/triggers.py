@@ -19,8 +19,8 @@ def execution_id(event_key: str, playbook: str) -> str:
 
 
 def operator_holder(actor: str | None) -> str:
-    """The lease holder for an operator's action: `operator:alice`, or just `operator` when the
-    actor is unnamed (an API call without `X-Autonomic-Actor`, a console login without a name)."""
+    """The lease holder for an operator's action: `operator:alice` for the token named `alice`, or
+    just `operator` for the single-token setting (its name is `operator`)."""
     name = (actor or "").strip()
     return f"operator:{name}" if name and name != "operator" else "operator"
 
