@@ -24,6 +24,7 @@ from app.actions.flags import InvalidFlagName
 from app.engine.approvals import Decision
 from app.plugins.overview import playbook_view
 from app.web import operations, session
+from app.web import pause as pause_api
 from app.web.auth import Tokens
 from app.web.operations import runtime_of
 
@@ -109,6 +110,8 @@ class ConsoleController(Controller):
             "dashboard.html",
             context={
                 "session": current,
+                "pause": await runtime.pause.get(),
+                "ago": _ago,
                 "playbooks": playbooks,
                 "ok": request.query_params.get("ok"),
                 "error": request.query_params.get("error"),
@@ -126,6 +129,8 @@ class ConsoleController(Controller):
             context["approvals"] = await runtime.dispatcher.approvals.pending()
         elif name == "executions":
             context["executions"] = await runtime.executions.recent(limit=25)
+        elif name == "pause":
+            context["pause"] = await runtime.pause.get()
         elif name == "jobs":
             context["jobs"] = await runtime.scheduler.status()
             context["leader"] = await runtime.scheduler.leader()
@@ -168,6 +173,23 @@ class ConsoleController(Controller):
         if decided is None:
             return _back(f"{execution_id} is not waiting for approval", ok=False)
         return _back(f"{decision}d {decided.playbook} ({execution_id})")
+
+    @post("/pause")
+    async def pause(self, request: Request[Any, Any, Any], data: dict[str, str] = Form) -> Redirect:
+        current = _require(request, operator=True)
+        try:
+            await pause_api.pause(
+                runtime_of(request), data.get("reason", ""), current.actor, data.get("for") or None
+            )
+        except ValueError as exc:
+            return _back(f"not paused: {exc}", ok=False)
+        return _back("paused: no new action runs until resumed")
+
+    @post("/resume")
+    async def resume(self, request: Request[Any, Any, Any]) -> Redirect:
+        current = _require(request, operator=True)
+        await pause_api.resume(runtime_of(request), current.actor)
+        return _back("resumed: alerts refused while paused are mitigated again")
 
     @post("/playbooks/{name:str}/trigger")
     async def trigger(
