@@ -20,6 +20,7 @@ from typing import Any
 import msgspec
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
+from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import NoScriptError
 
 from app.actions.flags import FlagStore, alert_holder
@@ -68,6 +69,7 @@ class FiringAlerts:
         # Every firing notification is tracked by the worker that runs it: concurrent
         # executions share the round trip, as their lease updates do.
         self._calls = Coalescer(redis, transaction=False)
+        self._cluster = isinstance(redis, RedisCluster)
         self._forget = redis.register_script(_FORGET)
         self._reconcile = redis.register_script(_RECONCILE)
 
@@ -89,6 +91,8 @@ class FiringAlerts:
             pipe.evalsha(self._track.sha, len(keys), *keys, *args)
             return 1
 
+        if self._cluster:  # cluster pipelines refuse scripts: one call each
+            return bool(await self._track(keys=keys, args=args))
         try:
             (done,) = await self._calls.run(add)
         except NoScriptError:  # Redis restarted or flushed its script cache
