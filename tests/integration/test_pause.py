@@ -167,8 +167,8 @@ def test_a_refire_inside_the_cooldown_sets_the_flags_again_but_pages_once(
     assert [(a["kind"], a["status"]) for a in second["actions"]] == [
         ("flags.set", "ok"),
         ("flags.set", "ok"),
-        ("slack.post", "skipped"),
         ("pagerduty.trigger", "skipped"),
+        ("slack.post", "skipped"),
     ]
     posts = [r for r in slack.requests if r["status"] == 200]
     assert len(posts) == 2  # the first episode's message and the reply on its resolve
