@@ -502,7 +502,7 @@ def pause(
     token: TokenOpt = None,
     actor: ActorOpt = None,
 ) -> None:
-    """Pause every new action (runs are recorded refused); releases still run."""
+    """Pause every new action; releases still run."""
     body: dict[str, Any] = {"reason": reason}
     if for_:
         body["for"] = for_
@@ -520,7 +520,7 @@ def resume(
     token: TokenOpt = None,
     actor: ActorOpt = None,
 ) -> None:
-    """Resume after a pause; alerts still firing are mitigated again."""
+    """Resume; alerts still firing are mitigated again."""
     state = api(lambda: client(url, token, actor).call("DELETE", "/api/pause"))
     if as_json:
         print_json(state)

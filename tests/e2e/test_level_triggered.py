@@ -105,7 +105,7 @@ def test_an_alert_firing_for_four_lease_ttls_keeps_its_flag(
     wait_for(lambda: flag(sync_redis, flag_prefix) == "on", timeout=30, what="flag set")
     seconds = float(ttl[:-1])
     holds(lambda: flag(sync_redis, flag_prefix) == "on", 4 * seconds, f"flag kept while firing ({source})")
-    (execution,) = executions(svc.url, playbook="level")
+    (execution,) = wait_for(lambda: executions(svc.url, playbook="level"), what="the run")
     assert execution["status"] == "succeeded"
     assert sync_redis.get(f"{ns}pages:level") == "1"  # the event happened once
     assert resolves(svc.url) == []
@@ -121,7 +121,7 @@ def test_without_a_resolved_notification_the_reconciler_restores_the_flag(
     am.start()
     am.fire(*LABELS, "ttl=10m")
     wait_for(lambda: flag(sync_redis, flag_prefix) == "on", timeout=30, what="flag set")
-    (execution,) = executions(svc.url, playbook="level")
+    (execution,) = wait_for(lambda: executions(svc.url, playbook="level"), what="the run")
     am.resolve(*LABELS, "ttl=10m", starts_at=execution["alert"]["starts_at"])
     wait_for(lambda: not am.active(), timeout=10, what="Alertmanager no longer reports the alert")
     wait_for(lambda: flag(sync_redis, flag_prefix) is None, timeout=30, what="flag restored by reconciling")
@@ -144,7 +144,7 @@ def test_an_alert_that_resolved_while_autonomic_was_down_is_restored_after_resta
     am.start()
     am.fire(*LABELS, "ttl=10m")
     wait_for(lambda: flag(sync_redis, flag_prefix) == "on", timeout=30, what="flag set")
-    (execution,) = executions(first.url, playbook="level")
+    (execution,) = wait_for(lambda: executions(first.url, playbook="level"), what="the run")
     assert first.terminate() in (0, -15)  # uvicorn re-raises SIGTERM after a graceful shutdown
 
     am.resolve(*LABELS, "ttl=10m", starts_at=execution["alert"]["starts_at"])
@@ -199,7 +199,7 @@ def test_an_ha_pair_with_one_member_down_still_reconciles(
     first.fire(*LABELS, "ttl=10m")
     second.fire(*LABELS, "ttl=10m")
     wait_for(lambda: flag(sync_redis, flag_prefix) == "on", timeout=30, what="flag set")
-    (execution,) = executions(svc.url, playbook="level")
+    (execution,) = wait_for(lambda: executions(svc.url, playbook="level"), what="the run")
     first.stop()  # the first URL now refuses connections
     holds(lambda: flag(sync_redis, flag_prefix) == "on", 2, "still active in the member that answers")
     second.resolve(*LABELS, "ttl=10m", starts_at=execution["alert"]["starts_at"])
@@ -271,7 +271,7 @@ def test_memory_redis_works_the_same(stack: Stack) -> None:
     am.fire(*LABELS, "ttl=2s")
     wait_for(lambda: "level.flag" in leases(), timeout=30, what="flag set on memory://")
     holds(lambda: leases()["level.flag"]["value"] == "on", 8, "renewed on memory:// too")
-    (execution,) = executions(svc.url, playbook="level")
+    (execution,) = wait_for(lambda: executions(svc.url, playbook="level"), what="the run")
 
     assert httpx.post(f"{svc.url}/api/pause", json={"reason": "test"}, headers=OPERATOR).status_code == 200
     assert "autonomic.paused" in leases()
@@ -319,7 +319,7 @@ def test_an_operator_revert_holds_for_the_rest_of_the_episode(
 
     wait_for(reconciled_since_revert, timeout=30, what="reconciler passes after the revert")
     assert flag(sync_redis, flag_prefix) is None  # the alert still fires, the operator's call holds
-    (execution,) = executions(svc.url, playbook="level")
+    (execution,) = wait_for(lambda: executions(svc.url, playbook="level"), what="the run")
     am.resolve(*LABELS, "ttl=10m", starts_at=execution["alert"]["starts_at"])
     wait_for(lambda: sync_redis.hlen(f"{ns}tracked") == 0, timeout=30, what="episode resolved")
 
@@ -348,7 +348,7 @@ def test_a_re_fire_alertmanager_does_not_notify_is_adopted_from_its_api(
     am.start()
     am.fire(*LABELS, "ttl=10m")
     wait_for(lambda: flag(sync_redis, flag_prefix) == "on", timeout=30, what="flag set")
-    (first,) = executions(svc.url, playbook="level")
+    (first,) = wait_for(lambda: executions(svc.url, playbook="level"), what="the run")
     am.resolve(*LABELS, "ttl=10m", starts_at=first["alert"]["starts_at"])
     wait_for(lambda: flag(sync_redis, flag_prefix) is None, timeout=30, what="reconciled")
     am.fire(*LABELS, "ttl=10m")
