@@ -470,6 +470,52 @@ def reject(
     _decide("reject", execution_id, comment, url, token)
 
 
+def _pause_line(state: dict[str, Any]) -> str:
+    if not state["paused"]:
+        return "running: playbooks act on alerts"
+    parts = [f"paused: {state['reason']}"]
+    if state.get("by"):
+        parts.append(f"by {state['by']}")
+    if state.get("until"):
+        parts.append(f"until {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(state['until']))}")
+    return ", ".join(parts)
+
+
+@cli.command()
+def pause(
+    reason: Annotated[str, typer.Option("--reason", help="Why (recorded and shown in the console).")],
+    for_: Annotated[
+        str | None, typer.Option("--for", help="Resume by itself after this long (30m, 2h).")
+    ] = None,
+    as_json: JsonOpt = False,
+    url: UrlOpt = "http://localhost:8080",
+    token: TokenOpt = None,
+) -> None:
+    """Pause every new action; releases still run."""
+    body: dict[str, Any] = {"reason": reason}
+    if for_:
+        body["for"] = for_
+    state = api(lambda: client(url, token).call("POST", "/api/pause", json=body))
+    if as_json:
+        print_json(state)
+    else:
+        say(_pause_line(state))
+
+
+@cli.command()
+def resume(
+    as_json: JsonOpt = False,
+    url: UrlOpt = "http://localhost:8080",
+    token: TokenOpt = None,
+) -> None:
+    """Resume; alerts still firing are mitigated again."""
+    state = api(lambda: client(url, token).call("DELETE", "/api/pause"))
+    if as_json:
+        print_json(state)
+    else:
+        say(_pause_line(state))
+
+
 def main() -> None:
     """Console-script entry point: usage errors are one line and exit 2, like every user error."""
     from typer._click import exceptions as click  # typer ships its own click; these are its errors

@@ -105,3 +105,48 @@ class Keys:
     def login_failures(self, scope: str, digest: str) -> str:
         """Failed console logins in the current window, per client address or per name (hashed)."""
         return f"{self.ns}login-failures:{scope}:{digest}"
+
+    @property
+    def seen(self) -> str:
+        """Sorted set: fingerprint -> when a notification or Alertmanager's API last showed it firing."""
+        return f"{self.ns}seen"
+
+    @property
+    def renewed_until(self) -> str:
+        """The `seen` score up to which the lease renewal has already run (ms)."""
+        return f"{self.ns}seen:renewed-until"
+
+    @property
+    def tracked(self) -> str:
+        """Hash: fingerprint -> the firing alert (JSON) whose mitigations the reconciler watches."""
+        return f"{self.ns}tracked"
+
+    @property
+    def absent(self) -> str:
+        """Hash: fingerprint -> consecutive reconciler passes in which no Alertmanager reported it."""
+        return f"{self.ns}tracked:absent"
+
+    @property
+    def reconciled(self) -> str:
+        """Sorted set: fingerprint -> when the reconciler resolved it (its re-fire is adopted)."""
+        return f"{self.ns}reconciled"
+
+    @property
+    def reapply(self) -> str:
+        """Hash: fingerprint -> firing alert (JSON) whose playbooks were refused while paused."""
+        return f"{self.ns}reapply"
+
+    @property
+    def reverted(self) -> str:
+        """Set of lease holders an operator revert ended (written by flags.lua): the reconciler
+        does not bring their leases back for the rest of the episode."""
+        return f"{self.ns}reverted"
+
+    def holder(self, holder: str) -> str:
+        """The flags one lease holder has leases on (written by flags.lua)."""
+        return f"{self.ns}holder:{holder}"
+
+    @property
+    def pause(self) -> str:
+        """Who paused Autonomic, why and until when (JSON), next to the `autonomic.paused` flag."""
+        return f"{self.ns}pause"

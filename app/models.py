@@ -16,9 +16,16 @@ import msgspec
 
 AlertStatus = Literal["firing", "resolved"]
 ExecutionStatus = Literal[
-    "running", "awaiting_approval", "succeeded", "succeeded_with_failures", "failed", "skipped", "rejected"
+    "running",
+    "awaiting_approval",
+    "succeeded",
+    "succeeded_with_failures",
+    "failed",
+    "skipped",
+    "rejected",
+    "refused",
 ]
-ActionStatus = Literal["ok", "dry_run", "refused", "failed", "pending"]
+ActionStatus = Literal["ok", "dry_run", "refused", "failed", "pending", "skipped"]
 Source = Literal["alertmanager", "manual", "system", "followup"]
 
 ZERO_TIME = "0001-01-01T00:00:00Z"

@@ -36,6 +36,8 @@ _SECRETS = (
     "notify_token",
     "es_api_key",
     "es_password",
+    "alertmanager_password",
+    "alertmanager_token",
 )
 
 
@@ -143,6 +145,15 @@ class Settings(BaseSettings):
     notify_token: SecretStr | None = None
     notify_token_file: Path | None = None
 
+    alertmanager_urls: CommaList = []
+    alertmanager_username: str | None = None
+    alertmanager_password: SecretStr | None = None
+    alertmanager_password_file: Path | None = None
+    alertmanager_token: SecretStr | None = None
+    alertmanager_token_file: Path | None = None
+    alertmanager_ca_bundle: Path | None = None
+    reconcile_interval: str = "30s"
+
     leader_ttl: Seconds = 15.0
     job_cost_exporter: str = "interval:30s"
     job_lease_sweeper: str = "interval:5s"
@@ -191,8 +202,34 @@ class Settings(BaseSettings):
             return value
         raise ValueError("use interval:<duration>, cron:<5-field crontab> or off")
 
+    @field_validator("reconcile_interval")
+    @classmethod
+    def _interval_or_off(cls, value: str) -> str:
+        text = value.strip().lower()
+        if text != "off" and parse_duration(text) <= 0:
+            raise ValueError("use a positive duration (30s, 1m) or off")
+        return text
+
+    @field_validator("alertmanager_urls")
+    @classmethod
+    def _http_urls(cls, value: list[str]) -> list[str]:
+        for url in value:
+            if not url.startswith(("http://", "https://")):
+                raise ValueError(f"{url!r} is not an http(s) URL")
+        return [url.rstrip("/") for url in value]
+
+    @property
+    def reconcile_seconds(self) -> float | None:
+        """The reconciler's interval in seconds, None when `off`."""
+        return None if self.reconcile_interval == "off" else parse_duration(self.reconcile_interval)
+
     @field_validator(
-        "playbook_dirs", "kube_namespaces", "es_index_prefixes", "trusted_proxies", mode="before"
+        "playbook_dirs",
+        "kube_namespaces",
+        "es_index_prefixes",
+        "trusted_proxies",
+        "alertmanager_urls",
+        mode="before",
     )
     @classmethod
     def _split_commas(cls, value: Any) -> Any:

@@ -5,6 +5,7 @@
 -- plus "~baseline"), {ns}leases (zset name -> next expiry), {ns}holder:{holder} (set of names),
 -- {ns}flag-changes (hash "name|reason" -> count of value changes, for /metrics) and
 -- {ns}flag-changed-at (hash name -> time of its last change, so idle flags can be pruned).
+-- {ns}reverted (set of holders an operator revert ended: the reconciler leaves them off).
 local op, P, NS, GRACE = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 local now = tonumber(ARGV[5])
 if now == 0 then
@@ -98,7 +99,7 @@ if op == 'set' then
     redis.call('HSET', lkey, BASE, cjson.encode(baseline))
   end
   local exp = now + ttl
-  redis.call('HSET', lkey, holder, cjson.encode({v = value, exp = exp, at = now}))
+  redis.call('HSET', lkey, holder, cjson.encode({v = value, exp = exp, at = now, ttl = ttl}))
   redis.call('SADD', holder_key(holder), name)
   extend(holder_key(holder), exp + GRACE)
   local new = settle(name, 'set by ' .. holder, 'set')
@@ -132,11 +133,35 @@ elseif op == 'revert' then
     if field ~= BASE then
       redis.call('HDEL', lkey, field)
       redis.call('SREM', holder_key(field), name)
+      redis.call('SADD', NS .. 'reverted', field)
       ended = ended + 1
     end
   end
   local new = settle(name, 'reverted by ' .. ARGV[7], 'reverted')
   return {tostring(ended), new or false}
+elseif op == 'renew' then
+  -- ARGV[6], [7], ...: (holder, seen ms) pairs. Each live lease of a holder lasts its own TTL
+  -- past the time its alert was last seen firing; an expired lease is not revived.
+  local renewed = 0
+  for i = 6, #ARGV, 2 do
+    local holder, seen = ARGV[i], tonumber(ARGV[i + 1])
+    for _, name in ipairs(redis.call('SMEMBERS', holder_key(holder))) do
+      local lkey = P .. name .. ':leases'
+      local raw = redis.call('HGET', lkey, holder)
+      if raw then
+        local l = cjson.decode(raw)
+        local ttl = l.ttl or (l.exp - l.at)
+        if l.exp > now and seen + ttl > l.exp then
+          l.exp = seen + ttl
+          redis.call('HSET', lkey, holder, cjson.encode(l))
+          extend(holder_key(holder), l.exp + GRACE)
+          settle(name, 'renewed for ' .. holder, 'renewed')
+          renewed = renewed + 1
+        end
+      end
+    end
+  end
+  return renewed
 elseif op == 'sweep' then
   -- end every lease whose expiry has passed; returns name, value pairs
   local out = {}

@@ -80,6 +80,11 @@ def check_name(name: str) -> str:
     return name
 
 
+def alert_holder(fingerprint: str) -> str:
+    """The lease holder name of an alert (every episode of it)."""
+    return f"alert:{fingerprint}"
+
+
 def is_truthy(value: str | None) -> bool:
     """True for `1`, `true`, `yes`, `on` (any case)."""
     return value is not None and value.strip().lower() in TRUTHY
@@ -151,6 +156,10 @@ class FlagStore:
             keys.append(f"{self.namespace}holder:{args[1]}")
         elif op == "release_holder":
             keys.append(f"{self.namespace}holder:{args[0]}")
+        elif op == "renew":  # (holder, seen) pairs
+            keys += [f"{self.namespace}holder:{h}" for h in args[::2]]
+        if op == "revert":
+            keys.append(self.namespace + "reverted")
         if op == "set" and args[4]:
             keys.append(str(args[4]))  # the episode's tombstone
         return keys
@@ -225,6 +234,16 @@ class FlagStore:
         """End every lease on `name` now; return (leases ended, value after)."""
         reply = await self._run("revert", check_name(name), actor, now_ms=now_ms)
         return int(reply[0]), reply[1] or None
+
+    async def renew(self, seen: dict[str, int], *, now_ms: int | None = None) -> int:
+        """Extend every live lease of each holder to its TTL past `seen[holder]` (ms); return
+        how many leases moved. Expired leases stay expired (the sweeper ends them)."""
+        if not seen:
+            return 0
+        pairs: list[str | int] = []
+        for holder, seen_ms in seen.items():
+            pairs.extend((holder, seen_ms))
+        return int(await self._run("renew", *pairs, now_ms=now_ms))
 
     async def sweep(self, *, now_ms: int | None = None) -> dict[str, str | None]:
         """End every expired lease; return each touched flag's effective value after."""

@@ -1,10 +1,14 @@
 """Dispatch: turn one alert notification (or manual trigger) into playbook executions.
 
 For a resolved alert the alert's episode is tombstoned and its flag leases are
-released first, then the playbooks declared `on="resolved"|"any"` run. Each
-execution has a deterministic id (event key + playbook), so a redelivered
-entry finds the finished record and does nothing twice; cooldown, dry-run,
-the kill switch, the timeout and retries of TemporaryError are applied here.
+released first, then the playbooks declared `on="resolved"|"any"` run; a firing
+alert that matches playbooks is tracked for the reconciler. Each execution has a
+deterministic id (event key + playbook), so a redelivered entry finds the
+finished record and does nothing twice; cooldown, dry-run, the kill switch, the
+timeout and retries of TemporaryError are applied here. Flags are state and
+pages are events: inside a cooldown a playbook still takes its flag leases while
+its events are skipped; while paused it is recorded `refused`, takes no cooldown
+and is re-applied on resume (releases and the built-in resolve always run).
 """
 
 from __future__ import annotations
@@ -24,10 +28,12 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 
 from app import metrics, tracing
-from app.actions.flags import FlagStore
+from app.actions.alertmanager import AlertmanagerClient
+from app.actions.flags import FlagStore, alert_holder
 from app.actions.outside import Adapters
 from app.engine.approvals import ApprovalStore
 from app.engine.executions import ExecutionStore
+from app.engine.firing import FiringAlerts
 from app.engine.followups import FollowUps
 from app.engine.resolve import RESOLVE
 from app.engine.triggers import Plan, Trigger, execution_id, operator_holder
@@ -79,8 +85,12 @@ class Dispatcher:
         executions: ExecutionStore,
         followups: FollowUps,
         approvals: ApprovalStore,
+        firing: FiringAlerts,
     ) -> None:
         self.approvals = approvals
+        self.firing = firing
+        # Set by the runtime when AUTONOMIC_ALERTMANAGER_URLS is configured (follow-ups ask it).
+        self.alertmanager: AlertmanagerClient | None = None
         self.adapters = Adapters(
             missing={name: "not started" for name in ("kube", "pagerduty", "slack", "notify", "notify.user")}
         )
@@ -114,6 +124,7 @@ class Dispatcher:
             if run:
                 return [await self._run_named(run, alert, event_key, trigger or Trigger(source="followup"))]
             results: list[Execution] = []
+            reason = trigger.reason if trigger else None
             if alert.status == "resolved":
                 await self.redis.set(
                     # As long as repeats of the notification are deduplicated: late firing
@@ -122,12 +133,20 @@ class Dispatcher:
                     "1",
                     ex=max(60, int(self.settings.dedup_ttl)),
                 )
+                await self.firing.forget(alert)
                 await self.followups.cancel(alert.fingerprint)
-                released = await self.run(RESOLVE, alert, event_key, Trigger(source="system"))
+                released = await self.run(RESOLVE, alert, event_key, Trigger(source="system", reason=reason))
                 if released.actions or released.status != "succeeded":
                     results.append(released)
-            for spec in self.registry.match(alert):
-                results.append(await self.run(spec, alert, event_key, Trigger()))
+            specs = self.registry.match(alert)
+            source = trigger.source if trigger else "alertmanager"
+            for spec in specs:
+                results.append(await self.run(spec, alert, event_key, Trigger(source=source, reason=reason)))
+            if specs and alert.firing:
+                # After the runs, so the reconciler knows whether leases should exist. A crash
+                # before this leaves the entry unacknowledged: its redelivery tracks it.
+                leased = any(a.kind == "flags.set" and a.status == "ok" for ex in results for a in ex.actions)
+                await self.firing.track(alert, leased=leased)
             return results
 
     async def _run_named(self, name: str, alert: Alert, event_key: str, trigger: Trigger) -> Execution:
@@ -146,7 +165,20 @@ class Dispatcher:
             )
             execution.skipped_reason = "the alert resolved before the follow-up was due"
             return await self._finish(execution, "skipped")
+        if trigger.source == "followup" and await self._inactive(alert):
+            execution = self._new_execution(
+                execution_id(event_key, name), name, alert, event_key, trigger, False
+            )
+            execution.skipped_reason = "Alertmanager no longer reports the alert active"
+            return await self._finish(execution, "skipped")
         return await self.run(spec, alert, event_key, trigger)
+
+    async def _inactive(self, alert: Alert) -> bool:
+        """True only if Alertmanager answered and does not report the alert active (when no
+        Alertmanager is configured or none answers, a follow-up runs: paging errs on the safe side)."""
+        if self.alertmanager is None:
+            return False
+        return await self.alertmanager.is_active(alert.fingerprint) is False
 
     # -- playbooks ------------------------------------------------------------------------
 
@@ -157,7 +189,7 @@ class Dispatcher:
         if spec.params is not None:
             params = spec.params.model_validate(trigger.params)
         manual = trigger.source == "manual"
-        holder = operator_holder(trigger.actor) if manual else f"alert:{alert.fingerprint}"
+        holder = operator_holder(trigger.actor) if manual else alert_holder(alert.fingerprint)
         tombstone = "" if manual else self.keys.resolved(alert.fingerprint, alert.episode)
         parts: dict[str, Any] = {
             "recorder": recorder,
@@ -211,8 +243,17 @@ class Dispatcher:
         structlog.contextvars.bind_contextvars(execution_id=ex_id, playbook=spec.name)
         with tracing.span(f"playbook {spec.name}", playbook=spec.name, execution_id=ex_id):
             execution.trace_id = tracing.current_trace_id()
-            if trigger.source != "manual" and await self._cooldown_blocks(spec, alert, ex_id):
-                execution.skipped_reason = f"cooldown {spec.cooldown:g}s"
+            # The built-in resolve only restores baselines: it runs even while paused.
+            paused = paused and spec is not RESOLVE
+            events_blocked = None
+            # A paused run takes no cooldown slot: the alert is mitigated in full on resume.
+            cools = not paused and trigger.source != "manual"
+            if trigger.state_only:
+                events_blocked = "re-applied state only"
+            elif cools and await self._cooldown_blocks(spec, alert, ex_id):
+                events_blocked = f"cooldown {spec.cooldown:g}s"
+            if events_blocked and spec.extra.get("approval"):  # never runs without its approval
+                execution.skipped_reason = events_blocked
                 return await self._finish(execution, "skipped")
 
             async def persist(record: ActionRecord) -> None:
@@ -226,6 +267,7 @@ class Dispatcher:
                 execution_id=ex_id,
                 redact=self.adapters.redact,
                 decisions=lambda index: self.approvals.decision(ex_id, index),
+                events_blocked=events_blocked,
             )
             try:
                 ctx = self._context(spec, alert, ex_id, recorder, trigger)
@@ -250,6 +292,13 @@ class Dispatcher:
             if spec is RESOLVE and not execution.actions:
                 execution.status = "succeeded"
                 return execution
+            if paused:
+                execution.skipped_reason = "paused: autonomic.paused is set"
+                if alert.firing and trigger.source != "manual":
+                    await self.firing.defer(alert)
+                return await self._finish(execution, "refused")
+            if events_blocked:
+                execution.skipped_reason = f"{events_blocked}: events skipped, flag leases applied"
             # A failed notification (best-effort) does not fail the run, but must show.
             return await self._finish(
                 execution, "succeeded_with_failures" if recorder.failures else "succeeded"
@@ -383,7 +432,12 @@ class Dispatcher:
                 if await self.redis.exists(key):
                     blocked = f"cooldown {spec.cooldown:g}s"
             recorder = Recorder(
-                dry_run=True, paused=False, completed={}, persist=None, redact=self.adapters.redact
+                dry_run=True,
+                paused=False,
+                completed={},
+                persist=None,
+                redact=self.adapters.redact,
+                events_blocked=blocked,
             )
             error = None
             tracker = AwaitTracker()
@@ -401,7 +455,10 @@ class Dispatcher:
             forgotten = tracker.never_awaited()
             if forgotten:
                 error = "; ".join([*forgotten, *([error] if error else [])])
-            plans.append(Plan(spec.name, blocked is None and error is None, blocked, recorder.records, error))
+            # Inside a cooldown the flag leases are still taken (state); only a gated playbook waits.
+            runs = error is None and not (blocked and spec.extra.get("approval"))
+            skipped = f"{blocked}: events would be skipped" if blocked else None
+            plans.append(Plan(spec.name, runs, skipped, recorder.records, error))
         return plans
 
 

@@ -1,22 +1,54 @@
--- Accept a batch of webhooks in one round trip: dedup each alert with SET NX PX, then XADD
--- the new ones. KEYS[1] = alerts stream, KEYS[1 + i] = the dedup marker of alert i (every
--- key declared, so Redis Cluster can check they share one slot). ARGV[1] = dedup TTL (ms),
--- [2] = queue cap, [3] = number of alerts, then (event key, alert JSON, traceparent) per
--- alert. Returns one character per alert ("1" accepted, "0" duplicate), or "full:<length>"
--- when the backlog would pass the cap (then nothing is added).
-local stream, ttl, cap, n = KEYS[1], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+-- Accept a batch of webhooks in one round trip: record that each firing alert was seen
+-- (duplicates included: a repeat notification is what renews its leases), then dedup each
+-- alert with SET NX PX and XADD the new ones.
+-- KEYS[1] = alerts stream, KEYS[2] = seen sorted set, KEYS[2 + i] = dedup key of alert i
+-- ("{ns}dedup:<event key>": the entry's event key is read back from it, not sent twice).
+-- ARGV[1] = dedup TTL (ms), [2] = queue cap, [3] = number of alerts, [4] = length of the
+-- dedup key prefix, then per alert (alert JSON, traceparent, seen mark): the mark is
+-- "+<fingerprint>" for a firing alert, "-<fingerprint>" for a resolved one, "" for neither.
+-- Returns one character per alert ("1" accepted, "0" duplicate), or "full:<length>" when the
+-- backlog would pass the cap (then nothing is recorded).
+local stream, seen = KEYS[1], KEYS[2]
+local ttl, cap, n, skip = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]) + 1
 local length = redis.call('XLEN', stream)
 if length + n > cap then
   return 'full:' .. length
 end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+-- Seen marks go to Redis in batches (one ZADD or ZREM per run of up to 500 alerts of one
+-- kind, in arrival order), not one call per alert.
+local fired, ended = {}, {}
+local function flush_fired()
+  if #fired > 0 then redis.call('ZADD', seen, unpack(fired)); fired = {} end
+end
+local function flush_ended()
+  if #ended > 0 then redis.call('ZREM', seen, unpack(ended)); ended = {} end
+end
 local out = {}
 for i = 0, n - 1 do
-  local base = 4 + 3 * i
-  if redis.call('SET', KEYS[2 + i], '1', 'NX', 'PX', ttl) then
-    redis.call('XADD', stream, '*', 'k', ARGV[base], 'a', ARGV[base + 1], 'tp', ARGV[base + 2])
+  local base = 5 + 3 * i
+  local mark = ARGV[base + 2]
+  if mark ~= '' then
+    if string.sub(mark, 1, 1) == '+' then
+      flush_ended()
+      fired[#fired + 1] = now
+      fired[#fired + 1] = string.sub(mark, 2)
+      if #fired >= 1000 then flush_fired() end
+    else
+      flush_fired()
+      ended[#ended + 1] = string.sub(mark, 2)
+      if #ended >= 500 then flush_ended() end
+    end
+  end
+  local dedup = KEYS[3 + i]
+  if redis.call('SET', dedup, '1', 'NX', 'PX', ttl) then
+    redis.call('XADD', stream, '*', 'k', string.sub(dedup, skip), 'a', ARGV[base], 'tp', ARGV[base + 1])
     out[i + 1] = '1'
   else
     out[i + 1] = '0'
   end
 end
+flush_fired()
+flush_ended()
 return table.concat(out)

@@ -26,6 +26,15 @@ _INTAKE = files("app.engine").joinpath("intake.lua").read_text()
 MAX_BATCH_ALERTS = 5000
 
 
+# (event key, alert JSON, traceparent, seen mark: "+fingerprint" firing, "-fingerprint" resolved)
+Item = tuple[str, str, str, str]
+
+
+def seen_mark(status: str, fingerprint: str) -> str:
+    """The intake's seen mark for an alert: firing alerts are recorded as seen, resolved ones dropped."""
+    return ("+" if status == "firing" else "-") + fingerprint
+
+
 class QueueFull(Exception):
     """The backlog reached `queue_max_len`; intake answers 503 until workers catch up."""
 
@@ -102,12 +111,13 @@ class AlertQueue:
         self._intake = redis.register_script(_INTAKE)
         self.wait_replicas = wait_replicas
         self.wait_timeout_ms = max(1, int(wait_timeout_s * 1000))
-        self._waiting: deque[tuple[list[tuple[str, str, str]], asyncio.Future[str]]] = deque()
+        self._waiting: deque[tuple[list[Item], asyncio.Future[str]]] = deque()
         self._flusher: asyncio.Task[None] | None = None
         self._acks = Coalescer(redis, transaction=False)
 
-    async def enqueue(self, items: list[tuple[str, str, str]]) -> tuple[int, int]:
-        """Dedup and append (event key, alert JSON, traceparent) items; return (accepted, duplicates).
+    async def enqueue(self, items: list[Item]) -> tuple[int, int]:
+        """Record firing alerts as seen, dedup and append (event key, alert JSON, traceparent,
+        seen mark) items; return (accepted, duplicates).
 
         Concurrent webhooks are coalesced: requests arriving while a batch is in flight go
         together in the next single Lua call, so Redis round trips (and redis-py's overhead)
@@ -122,18 +132,19 @@ class AlertQueue:
 
     async def _flush(self) -> None:
         while self._waiting:
-            batch: list[tuple[list[tuple[str, str, str]], asyncio.Future[str]]] = []
+            batch: list[tuple[list[Item], asyncio.Future[str]]] = []
             size = 0
             while self._waiting and (not batch or size + len(self._waiting[0][0]) <= MAX_BATCH_ALERTS):
                 items, future = self._waiting.popleft()
                 batch.append((items, future))
                 size += len(items)
-            args: list[str | int] = [self.dedup_ttl_ms, self.max_len, size]
-            keys = [self.keys.alerts]
+            dedup = self.keys.dedup("")
+            args: list[str | int] = [self.dedup_ttl_ms, self.max_len, size, len(dedup)]
+            keys = [self.keys.alerts, self.keys.seen]
             for items, _ in batch:
-                for item in items:
-                    args.extend(item)
-                    keys.append(self.keys.dedup(item[0]))
+                for key, alert, traceparent, mark in items:
+                    keys.append(dedup + key)
+                    args += (alert, traceparent, mark)
             try:
                 reply = await self._intake(keys=keys, args=args)
                 if self.wait_replicas and "1" in str(reply) and not str(reply).startswith("full:"):

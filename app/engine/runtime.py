@@ -7,22 +7,27 @@ import asyncio
 import contextlib
 import gc
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import structlog
+from apscheduler.triggers.interval import IntervalTrigger
 from redis.asyncio import Redis
 
 from app import metrics
 from app.actions import flag_catalogue, outside
+from app.actions.alertmanager import AlertmanagerClient
 from app.actions.flag_view import FlagView
 from app.actions.flags import FlagStore
 from app.connection import Clients, connect
 from app.engine.approvals import ApprovalStore
 from app.engine.dispatch import Dispatcher
 from app.engine.executions import ExecutionStore
+from app.engine.firing import FiringAlerts
 from app.engine.followups import FollowUps
 from app.engine.keyring import KeyringSource
+from app.engine.pause import PauseStore
 from app.engine.queue import AlertQueue
 from app.engine.scheduler import JobDef, LeaderScheduler, parse_trigger
 from app.engine.state_metrics import StateMetrics
@@ -30,6 +35,7 @@ from app.engine.workers import WorkerPool
 from app.jobs import lifecycle, sweeper
 from app.jobs.cost_exporter import CostExporter
 from app.jobs.cost_sources import RedisCostSource, Source, SqlCostSource
+from app.jobs.reconciler import Reconciler
 from app.keys import Keys
 from app.plugins import loader
 from app.plugins.registry import Registry
@@ -55,6 +61,9 @@ class Runtime:
     scheduler: LeaderScheduler
     flag_view: FlagView
     keyring: KeyringSource
+    firing: FiringAlerts
+    pause: PauseStore
+    reconciler: Reconciler
     cost: CostExporter | None = None
     state: StateMetrics | None = None
     _closers: list[Any] = field(default_factory=list)
@@ -86,6 +95,8 @@ class Runtime:
             wait_replicas=settings.redis_wait_replicas,
             wait_timeout_s=settings.redis_timeout / 2,
         )
+        firing = FiringAlerts(redis, keys, flags, dedup_ttl_s=settings.dedup_ttl)
+        pause = PauseStore(redis, keys, flags)
         dispatcher = Dispatcher(
             registry=registry,
             redis=redis,
@@ -95,6 +106,7 @@ class Runtime:
             executions=executions,
             followups=FollowUps(redis, keys),
             approvals=ApprovalStore(redis, keys, timeout_s=settings.approval_timeout),
+            firing=firing,
         )
         workers = WorkerPool(
             queue,
@@ -118,6 +130,8 @@ class Runtime:
         metrics.STATE.source = state
         session_secret = settings.session_secret.get_secret_value() if settings.session_secret else None
         keyring = KeyringSource(redis, keys.session_secret, session_secret)
+        reconciler = Reconciler(firing, pause, AlertmanagerClient.from_settings(settings), queue)
+        dispatcher.alertmanager = reconciler.alertmanager
         return cls(
             settings,
             clients,
@@ -132,6 +146,9 @@ class Runtime:
             flag_view,
             keyring,
             state=state,
+            firing=firing,
+            pause=pause,
+            reconciler=reconciler,
         )
 
     # -- jobs -----------------------------------------------------------------------------
@@ -189,7 +206,12 @@ class Runtime:
             return await cost.compute(label_key=label_key)
 
         async def lease_sweeper() -> dict[str, Any]:
-            return await sweeper.sweep(self.flags, self.executions)
+            # Renew first: a lease of an alert seen firing must not be swept as expired.
+            renewed = await self.firing.renew()
+            return {"renewed": renewed, **await sweeper.sweep(self.flags, self.executions)}
+
+        async def reconcile() -> dict[str, Any]:
+            return await self.reconciler.run()
 
         async def data_lifecycle() -> dict[str, Any]:
             result: dict[str, Any] = {
@@ -221,6 +243,25 @@ class Runtime:
             ),
         ):
             self.scheduler.add(JobDef(job_id, parse_trigger(spec), fn, description))
+        interval = s.reconcile_seconds
+        self.scheduler.add(
+            JobDef(
+                "reconciler",
+                IntervalTrigger(seconds=interval, timezone=UTC) if interval else None,
+                reconcile,
+                "renew leases of alerts Alertmanager reports active, resolve those it no longer "
+                "reports, re-apply after a pause",
+                # The first pass runs as soon as a replica leads (after a restart, say).
+                first_run=datetime.now(UTC),
+            )
+        )
+        if not s.alertmanager_urls:
+            log.warning(
+                "AUTONOMIC_ALERTMANAGER_URLS is not set: flag leases are renewed by notifications "
+                "alone, so Alertmanager's repeat_interval must stay below the shortest flag lease TTL"
+            )
+        elif interval is None:
+            log.warning("AUTONOMIC_RECONCILE_INTERVAL is off: nothing asks Alertmanager what still fires")
 
     async def _refresh_snapshot(self) -> None:
         while True:
@@ -246,6 +287,7 @@ class Runtime:
 
     async def _start(self, run_workers: bool) -> None:
         self.dispatcher.adapters = await outside.build(self.settings, self.clients.commands)
+        self.reconciler.redact = self.dispatcher.adapters.redact
         self._define_jobs()
         await self.flag_view.start()
         # Everything loaded so far (modules, playbooks, clients) lives as long as the process:
@@ -266,6 +308,8 @@ class Runtime:
                 self._refresh.cancel()
         await self.flag_view.stop()
         await self.dispatcher.adapters.close()
+        if self.reconciler.alertmanager is not None:
+            await self.reconciler.alertmanager.close()
         for close in self._closers:
             with contextlib.suppress(Exception):
                 await close()

@@ -98,6 +98,7 @@ class JobDef:
     trigger: BaseTrigger | None
     fn: JobFn
     description: str
+    first_run: datetime | None = None
 
 
 class LeaderScheduler:
@@ -127,8 +128,9 @@ class LeaderScheduler:
             period = period_s(job.trigger)
             if period is not None:
                 metrics.JOB_INTERVAL.labels(job.id).set(period)
+            extra: dict[str, Any] = {"next_run_time": job.first_run} if job.first_run else {}
             self.scheduler.add_job(
-                self.run, job.trigger, args=[job.id], id=job.id, name=job.id, replace_existing=True
+                self.run, job.trigger, args=[job.id], id=job.id, name=job.id, replace_existing=True, **extra
             )
 
     async def start(self) -> None:

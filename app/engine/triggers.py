@@ -34,6 +34,8 @@ class Trigger:
     reason: str | None = None
     dry_run: bool = False
     params: dict[str, Any] = field(default_factory=dict)
+    # Re-apply state only: flag leases act, every event is skipped (it already ran this episode).
+    state_only: bool = False
 
     def to_meta(self) -> str:
         """The trigger as JSON, carried in a queue entry."""

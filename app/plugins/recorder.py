@@ -12,6 +12,9 @@ metadata) before calling again. Dry-run records what would be done; the kill
 switch `autonomic.paused` and the guardrails record a refusal; a failure is
 recorded (with secrets redacted) and re-raised into the playbook, unless the
 action is best-effort (a notification): then the playbook goes on.
+Flag leases are state, everything else is an event: inside a cooldown the events
+are recorded as skipped while the leases are still taken, and releases (which
+only restore baselines) run even while paused.
 """
 
 from __future__ import annotations
@@ -36,6 +39,9 @@ Act = Callable[[str], Awaitable[Any]]
 Resolve = Callable[[str, ActionRecord], Awaitable[Any]]
 _NO_SECRETS = Redactor()
 log = structlog.get_logger(__name__)
+# Actions that hold or restore state (the alert's flag leases); every other kind is an event.
+STATE_KINDS = frozenset({"flags.set", "flags.release", "flags.release_all"})
+RESTORE_KINDS = frozenset({"flags.release", "flags.release_all"})
 
 
 class Recorder:
@@ -51,8 +57,10 @@ class Recorder:
         execution_id: str = "",
         redact: Redactor = _NO_SECRETS,
         decisions: Decisions | None = None,
+        events_blocked: str | None = None,
     ) -> None:
         self.decisions = decisions
+        self.events_blocked = events_blocked
         self.dry_run = dry_run
         self.paused = paused
         self.completed = completed
@@ -102,7 +110,13 @@ class Recorder:
             started_at=time.time(),
             best_effort=best_effort,
         )
-        if approval and not (self.dry_run or self.paused):
+        # An explicit approval gate is never skipped: what follows it may be state.
+        if self.events_blocked and kind not in STATE_KINDS and kind != "approval":
+            record.status, record.reason = "skipped", self.events_blocked
+            self._finish(record, time.perf_counter())
+            return record
+        paused = self.paused and kind not in RESTORE_KINDS
+        if approval and not (self.dry_run or paused):
             decision = await self.decisions(index) if self.decisions is not None else None
             if decision is None:
                 raise AwaitingApproval(index, approval)
@@ -113,7 +127,7 @@ class Recorder:
                 raise ApprovalRejected(f"{approval}: rejected by {decision.get('by')}")
         start = time.perf_counter()
         with tracing.span(f"action {kind}", action_kind=kind, action_target=target):
-            if self.paused:
+            if paused:
                 record.status, record.reason = "refused", "autonomic.paused is set"
             elif self.dry_run:
                 record.status, record.reason = "dry_run", "dry-run"

@@ -9,7 +9,7 @@ from litestar import Controller, Request, delete, get, post
 from litestar.exceptions import ClientException, HTTPException, NotFoundException
 from litestar.params import Parameter
 
-from app.actions.flags import InvalidFlagName
+from app.actions.flags import PAUSED_FLAG, InvalidFlagName
 from app.engine.approvals import Decision, Pending
 from app.engine.triggers import Plan
 from app.jobs.cost_exporter import user_label
@@ -36,6 +36,7 @@ class PlaybookInfo(msgspec.Struct):
     description: str
     source: str
     params_schema: dict[str, Any] | None
+    paused: bool = False  # the kill switch is on: a run would be recorded refused
 
 
 class LeaseInfo(msgspec.Struct):
@@ -141,14 +142,19 @@ class ApiController(Controller):
 
     @get("/playbooks", guards=[reader])
     async def list_playbooks(self, request: Request[Any, Any, Any]) -> list[PlaybookInfo]:
-        """Every registered playbook with its match rule and options (`app.plugins.overview`)."""
-        return [PlaybookInfo(**playbook_view(spec)) for spec in runtime_of(request).registry]
+        """Every registered playbook with its match rule and options (`app.plugins.overview`), and
+        whether the kill switch is on (a run would be recorded refused)."""
+        paused = (await runtime_of(request).pause.get()).paused
+        return [PlaybookInfo(**playbook_view(spec), paused=paused) for spec in runtime_of(request).registry]
 
     @get("/flags", guards=[reader])
     async def list_flags(self, request: Request[Any, Any, Any]) -> list[FlagInfo]:
-        """Flags with leases: the active mitigations."""
-        states = await runtime_of(request).flags.active()
-        return [
+        """Flags with leases: the active mitigations (and the kill switch while it is on)."""
+        runtime = runtime_of(request)
+        states = await runtime.flags.active()
+        pause = await runtime.pause.get()
+        switch = [FlagInfo(PAUSED_FLAG, "true", None, True, [])] if pause.paused else []
+        return switch + [
             FlagInfo(
                 name=s.name,
                 value=s.value,

@@ -26,6 +26,7 @@ from app.web.credentials import Credentials
 from app.web.errors import internal_error
 from app.web.health import healthz, metrics, readyz
 from app.web.ofrep_auth import FlagReaders
+from app.web.pause import PauseController
 from app.web.webhook import alertmanager_webhook
 
 log = structlog.get_logger(__name__)
@@ -77,6 +78,7 @@ def create_app(
         route_handlers=[
             alertmanager_webhook,
             ApiController,
+            PauseController,
             ConsoleController,
             *ofrep.ROUTES,
             healthz,

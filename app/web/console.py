@@ -28,6 +28,7 @@ from app.actions.flags import InvalidFlagName
 from app.engine.approvals import Decision
 from app.plugins.overview import playbook_view
 from app.web import auth, limits, operations, session
+from app.web import pause as pause_api
 from app.web.console_guard import secure_request
 from app.web.operations import runtime_of
 from app.web.proxy import client_address, proxy_identity
@@ -49,6 +50,9 @@ MESSAGES = {
     "bad-params": "invalid params for {subject}: give a JSON object the playbook accepts",
     "invalid": "invalid name or token",
     "throttled": "too many failed logins; wait a few minutes",
+    "paused": "paused: no new action runs until resumed",
+    "resumed": "resumed: alerts refused while paused are mitigated again",
+    "bad-pause": "not paused: give a reason (1 to 500 printable characters) and a positive duration or none",
     "expired": "your session ended (expired, or its token changed); log in again",
 }
 _SUBJECT = re.compile(r"[A-Za-z0-9_.:@+-]{1,200}")
@@ -167,6 +171,8 @@ class ConsoleController(Controller):
             "dashboard.html",
             context={
                 "session": current,
+                "pause": await runtime.pause.get(),
+                "ago": _ago,
                 "playbooks": playbooks,
                 "ok": message(request.query_params.get("ok"), request.query_params.get("subject")),
                 "error": message(request.query_params.get("error"), request.query_params.get("subject")),
@@ -184,6 +190,8 @@ class ConsoleController(Controller):
             context["approvals"] = await runtime.dispatcher.approvals.pending()
         elif name == "executions":
             context["executions"] = await runtime.executions.recent(limit=25)
+        elif name == "pause":
+            context["pause"] = await runtime.pause.get()
         elif name == "jobs":
             context["jobs"] = await runtime.scheduler.status()
             context["leader"] = await runtime.scheduler.leader()
@@ -226,6 +234,23 @@ class ConsoleController(Controller):
         if decided is None:
             return _back("not-waiting", execution_id, ok=False)
         return _back(f"{decision}d", execution_id)
+
+    @post("/pause")
+    async def pause(self, request: Request[Any, Any, Any], data: dict[str, str] = Form) -> Redirect:
+        current = await _require(request, operator=True)
+        try:
+            await pause_api.pause(
+                runtime_of(request), data.get("reason", ""), _actor(request, current), data.get("for") or None
+            )
+        except ValueError:
+            return _back("bad-pause", ok=False)
+        return _back("paused")
+
+    @post("/resume")
+    async def resume(self, request: Request[Any, Any, Any]) -> Redirect:
+        current = await _require(request, operator=True)
+        await pause_api.resume(runtime_of(request), _actor(request, current))
+        return _back("resumed")
 
     @post("/playbooks/{name:str}/trigger")
     async def trigger(

@@ -22,7 +22,7 @@ from litestar.status_codes import (
 from redis.exceptions import RedisError
 
 from app import metrics, tracing
-from app.engine.queue import QueueFull
+from app.engine.queue import QueueFull, seen_mark
 from app.models import Alert, InvalidPayload, WebhookPayload, decode_payload
 from app.web.auth import authenticate
 from app.web.credentials import Role
@@ -87,7 +87,8 @@ async def alertmanager_webhook(request: Request[Any, Any, Any]) -> Accepted:
         for item in payload.alerts:
             alert = Alert.from_webhook(item, payload)
             traceparent = tracing.alert_traceparent(alert.name, alert.fingerprint)
-            items.append((alert.event_key, _encoder.encode(alert).decode(), traceparent))
+            mark = seen_mark(alert.status, alert.fingerprint)
+            items.append((alert.event_key, _encoder.encode(alert).decode(), traceparent, mark))
         if not items:
             return Accepted(0, 0)
         try:

@@ -151,6 +151,7 @@ def test_the_wheel_ships_playbooks_scripts_and_templates(tmp_path: Path) -> None
         "app/builtin_playbooks/availability.py",
         "app/actions/flags.lua",
         "app/engine/intake.lua",
+        "app/engine/reconcile.lua",
         "app/web/templates/dashboard.html",
         "app/web/templates/fragments/flags.html",
         "app/py.typed",

@@ -5,9 +5,12 @@ injected with amtool reaching the Kubernetes emulator. Each test prints its time
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,8 +18,10 @@ import redis
 import yaml
 
 from tests.conftest import WEBHOOK_TOKEN
+from tests.integration.helpers import executions
 from tests.support.alertmanager import Alertmanager
 from tests.support.dashboards import all_dashboard_queries, metric_names
+from tests.support.fakes import PagerDutyFake
 from tests.support.kube import KubeEmulator, deployment
 from tests.support.procs import ROOT, Service, wait_for
 from tests.support.prometheus import Prometheus
@@ -150,3 +155,98 @@ def test_amtool_service_down_restarts_through_the_kubernetes_emulator(
         timeline.print("amtool → Alertmanager → Autonomic → Kubernetes:")
     finally:
         am.stop()
+
+
+class LatencyTarget:
+    """A scrape target exporting `llm_request_duration_seconds` with every request taking ~20s
+    (p95 19.75s: above both HighLatency thresholds, 5s and 15s)."""
+
+    def __init__(self) -> None:
+        started = time.monotonic()
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                n = int((time.monotonic() - started) * 10) + 1  # ten requests a second
+                buckets = {"5": 0, "15": 0, "20": n, "25": n, "+Inf": n}
+                lines = ["# TYPE llm_request_duration_seconds histogram"]
+                lines += [
+                    f'llm_request_duration_seconds_bucket{{le="{le}"}} {c}' for le, c in buckets.items()
+                ]
+                lines += [
+                    f"llm_request_duration_seconds_sum {20 * n}",
+                    f"llm_request_duration_seconds_count {n}",
+                ]
+                body = ("\n".join(lines) + "\n").encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain; version=0.0.4")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.address = f"127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def shipped_alertmanager_config(webhook_url: str, token_file: Path) -> str:
+    """The shipped example (routes and inhibit rules as they are) pointed at the test service,
+    with its waits shortened."""
+    config = yaml.safe_load((ROOT / "helm" / "autonomic" / "files" / "alertmanager.example.yml").read_text())
+    config["route"].update(group_wait="2s", group_interval="1s")
+    (hook,) = next(r for r in config["receivers"] if r["name"] == "autonomic")["webhook_configs"]
+    hook["url"] = webhook_url
+    hook["http_config"]["authorization"]["credentials_file"] = str(token_file)
+    return yaml.safe_dump(config)
+
+
+def test_high_latency_at_20s_pages_once_through_the_shipped_inhibit_rule(
+    start_service: Callable[..., Service],
+    outside_env: dict[str, str],
+    pagerduty: PagerDutyFake,
+    tmp_path: Path,
+) -> None:
+    target = LatencyTarget()
+    svc = start_service(**outside_env)
+    token_file = tmp_path / "webhook-token"
+    token_file.write_text(WEBHOOK_TOKEN)
+    am = Alertmanager(
+        "", WEBHOOK_TOKEN, text=shipped_alertmanager_config(f"{svc.url}/webhooks/alertmanager", token_file)
+    ).start()
+    prom = Prometheus(
+        targets=[target.address], rules=fast_rules(), alertmanager=f"127.0.0.1:{am.port}"
+    ).start()
+    try:
+        timeline = Timeline()
+
+        def latency_alerts() -> dict[str, dict[str, Any]]:
+            return {
+                a["labels"]["severity"]: a for a in am.active() if a["labels"]["alertname"] == "HighLatency"
+            }
+
+        wait_for(
+            lambda: len(latency_alerts()) == 2,
+            timeout=90,
+            what=f"both HighLatency rules firing\n{prom.logs()}",
+        )
+        timeline.mark("both HighLatency alerts (warning, critical) in Alertmanager")
+        (page,) = wait_for(lambda: pagerduty.actions("trigger"), timeout=60, what="the page")
+        timeline.mark("critical paged through high_latency")
+        alerts = latency_alerts()
+        assert alerts["warning"]["status"]["inhibitedBy"] == [alerts["critical"]["fingerprint"]]
+        assert page["dedup_key"] == f"autonomic-{alerts['critical']['fingerprint']}"
+        (run,) = executions(svc.url, playbook="high_latency")
+        assert run["alert"]["labels"]["severity"] == "critical"
+        assert run["alert"]["annotations"]["description"] == "p95 latency is 19.8s (threshold 15s)."
+        assert len(pagerduty.actions("trigger")) == 1
+        timeline.print("HighLatency at 20s with the shipped Alertmanager example:")
+    finally:
+        prom.stop()
+        am.stop()
+        target.stop()

@@ -140,3 +140,34 @@ def test_forms_without_a_csrf_token_are_refused(svc: Service) -> None:
         session = client.cookies.get("autonomic_session")
         assert session
         assert "HttpOnly" in ok.headers.get("set-cookie", "") or ok.history
+
+
+def test_operator_pauses_and_resumes_from_the_banner(browser: object, svc: Service) -> None:
+    from tests.conftest import OPERATOR_TOKEN
+
+    page = login(browser, svc, OPERATOR_TOKEN, "fay")
+    page.click("[data-fragment='pause'] summary")  # type: ignore[attr-defined]
+    page.fill("[data-fragment='pause'] input[name=reason]", "provider migration")  # type: ignore[attr-defined]
+    page.fill("[data-fragment='pause'] input[name=for]", "30m")  # type: ignore[attr-defined]
+    page.once("dialog", lambda dialog: dialog.accept())  # type: ignore[attr-defined]
+    page.click("[data-pause]")  # type: ignore[attr-defined]
+    page.wait_for_url("**/ui?ok=*")  # type: ignore[attr-defined]
+    banner = page.locator("[data-paused='true']")  # type: ignore[attr-defined]
+    banner.wait_for(timeout=15000)
+    assert "provider migration" in banner.inner_text() and "by fay" in banner.inner_text()
+    assert "paused: runs are refused" in page.inner_text("main").lower()  # type: ignore[attr-defined]
+    page.screenshot(path=str(ARTIFACTS / "console-paused.png"), full_page=True)  # type: ignore[attr-defined]
+    state = httpx.get(f"{svc.url}/api/pause", headers=OPERATOR).json()
+    assert (state["paused"], state["by"], state["reason"]) == (True, "fay", "provider migration")
+
+    page.click("[data-resume]")  # type: ignore[attr-defined]
+    page.wait_for_url("**/ui?ok=*")  # type: ignore[attr-defined]
+    page.locator("[data-paused='false']").wait_for(timeout=15000)  # type: ignore[attr-defined]
+    assert httpx.get(f"{svc.url}/api/pause", headers=OPERATOR).json()["paused"] is False
+
+
+def test_viewer_sees_the_pause_but_no_buttons(browser: object, svc: Service) -> None:
+    httpx.post(f"{svc.url}/api/pause", json={"reason": "freeze"}, headers=OPERATOR).raise_for_status()
+    page = login(browser, svc, VIEWER_TOKEN, "vic")
+    page.locator("[data-paused='true']").wait_for(timeout=15000)  # type: ignore[attr-defined]
+    assert page.locator("[data-resume]").count() == 0  # type: ignore[attr-defined]

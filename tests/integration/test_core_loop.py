@@ -106,28 +106,44 @@ def test_global_dry_run_records_but_changes_nothing(
     assert all(v is None for v in flag_values(sync_redis, flag_prefix).values())
 
 
-def test_kill_switch_refuses_every_action(
-    start_service: Callable[..., Service], sync_redis: redis.Redis, flag_prefix: str
+def test_raw_kill_switch_flag_refuses_the_run_and_takes_no_cooldown(
+    start_service: Callable[..., Service], sync_redis: redis.Redis, flag_prefix: str, ns: str
 ) -> None:
-    sync_redis.set(flag_prefix + "autonomic.paused", "true")
+    sync_redis.set(flag_prefix + "autonomic.paused", "true")  # the raw flag, as a script sets it
     svc = start_service()
     post(svc.url, payload(alert("CostSpike")))
     (execution,) = wait_for(lambda: executions(svc.url, playbook="cost_spike"), what="execution")
+    assert execution["status"] == "refused"
     assert {a["status"] for a in execution["actions"]} == {"refused"}
     assert {a["reason"] for a in execution["actions"]} == {"autonomic.paused is set"}
     assert all(v is None for v in flag_values(sync_redis, flag_prefix).values())
+    assert not sync_redis.keys(f"{ns}cooldown:*")  # a refused run takes no cooldown slot
 
 
-def test_cooldown_skips_a_second_episode(start_service: Callable[..., Service]) -> None:
+def test_a_second_episode_inside_the_cooldown_takes_its_flags_but_skips_events(
+    start_service: Callable[..., Service], sync_redis: redis.Redis, flag_prefix: str
+) -> None:
     svc = start_service()
-    post(svc.url, payload(alert("CostSpike", fingerprint="f1", starts_at="2026-11-26T10:00:00Z")))
+    first = alert("CostSpike", fingerprint="f1", starts_at="2026-11-26T10:00:00Z")
+    post(svc.url, payload(first))
+    wait_for(lambda: executions(svc.url, playbook="cost_spike"), what="first run")
+    post(svc.url, payload(resolved(first)))
+    wait_for(lambda: flag_values(sync_redis, flag_prefix)["llm.model_tier"] is None, what="released")
     post(svc.url, payload(alert("CostSpike", fingerprint="f1", starts_at="2026-11-26T10:05:00Z")))
     runs = wait_for(
         lambda: (r := executions(svc.url, playbook="cost_spike")) and len(r) == 2 and r, what="2 runs"
     )
-    assert sorted(r["status"] for r in runs) == ["skipped", "succeeded"]
-    skipped = next(r for r in runs if r["status"] == "skipped")
-    assert skipped["skipped_reason"] == "cooldown 900s"
+    assert [r["status"] for r in runs] == ["succeeded", "succeeded"]
+    second, first_run = runs  # newest first
+    assert first_run["skipped_reason"] is None
+    assert second["skipped_reason"] == "cooldown 900s: events skipped, flag leases applied"
+    assert [(a["kind"], a["status"]) for a in second["actions"]] == [
+        ("flags.set", "ok"),
+        ("flags.set", "ok"),
+        ("flags.set", "ok"),
+        ("slack.post", "skipped"),
+    ]
+    assert flag_values(sync_redis, flag_prefix) == COST_FLAGS  # the second episode is mitigated
 
 
 def test_simulate_plans_without_changing_anything(

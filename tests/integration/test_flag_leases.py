@@ -143,3 +143,26 @@ async def test_concurrent_sets_and_releases_leave_a_consistent_state(store: Flag
 async def test_invalid_names_are_rejected(store: FlagStore, name: str) -> None:
     with pytest.raises(InvalidFlagName):
         await store.set(name, "1", ttl_s=1, holder=H1)
+
+
+async def test_renew_extends_a_live_lease_to_its_ttl_past_the_sighting(
+    store: FlagStore, aredis: aioredis.Redis, ns: str
+) -> None:
+    start = now_ms()
+    await store.set("llm.model_tier", "economy", ttl_s=10, holder=H1, now_ms=start)
+    await store.set("cache.mode", "aggressive", ttl_s=20, holder=H1, now_ms=start)
+    # Seen firing 5s later: each lease lasts its own TTL past that.
+    assert await store.renew({H1: start + 5000}, now_ms=start + 6000) == 2
+    leases = {s.name: s.leases[0].expires_at_ms for s in await store.active()}
+    assert leases == {"llm.model_tier": start + 15_000, "cache.mode": start + 25_000}
+    assert await aredis.zscore(f"{ns}leases", "llm.model_tier") == start + 15_000
+    # An older sighting never shortens a lease; the value key's safety net follows the lease.
+    assert await store.renew({H1: start + 1000}, now_ms=start + 7000) == 0
+    assert await aredis.pexpiretime(f"{ns}flags:llm.model_tier") == start + 15_000 + 60_000
+
+
+async def test_renew_does_not_revive_an_expired_lease(store: FlagStore) -> None:
+    start = now_ms()
+    await store.set("llm.model_tier", "economy", ttl_s=1, holder=H1, now_ms=start)
+    assert await store.renew({H1: start + 5000}, now_ms=start + 2000) == 0
+    assert await store.sweep(now_ms=start + 2000) == {"llm.model_tier": None}

@@ -76,7 +76,12 @@ def test_playbooks_read_the_same_in_api_console_and_cli(svc: Service) -> None:
 
 def test_job_schedules_are_words(svc: Service) -> None:
     jobs = {j["id"]: j["schedule"] for j in httpx.get(f"{svc.url}/api/jobs", headers=OPERATOR).json()["jobs"]}
-    assert jobs == {"cost_exporter": "every 30s", "lease_sweeper": "every 5s", "lifecycle": "hourly at :17"}
+    assert jobs == {
+        "cost_exporter": "every 30s",
+        "lease_sweeper": "every 5s",
+        "lifecycle": "hourly at :17",
+        "reconciler": "every 30s",
+    }
     with httpx.Client(base_url=svc.url) as browser:
         log_in(browser)
         fragment = browser.get("/ui/fragments/jobs").text

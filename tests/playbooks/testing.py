@@ -177,3 +177,11 @@ async def action_fails(alert: Alert, ctx: Context) -> None:
     with contextlib.suppress(RuntimeError):
         await ctx.act("test.broken", "target", boom)
     await ctx.flags.set("after.failure", "on", ttl="10m")
+
+
+@playbook(match='alertname="LevelTest"', cooldown="1h")
+async def level(alert: Alert, ctx: Context) -> None:
+    """A short lease (state: kept while the alert fires) and a counted page (an event: once per
+    cooldown). The lease TTL comes from the alert's `ttl` label."""
+    await ctx.flags.set("level.flag", "on", ttl=alert.labels.get("ttl", "3s"))
+    await ctx.act("test.page", alert.name, lambda: _incr("pages:level"))

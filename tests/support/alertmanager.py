@@ -7,6 +7,7 @@ import subprocess
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -23,12 +24,12 @@ route:
   group_by: ['alertname', 'fingerprint_group']
   group_wait: 0s
   group_interval: 1s
-  repeat_interval: 1h
+  repeat_interval: {repeat_interval}
 receivers:
   - name: autonomic
     webhook_configs:
       - url: '{url}'
-        send_resolved: true
+        send_resolved: {send_resolved}
         max_alerts: 0
         http_config:
           authorization:
@@ -38,15 +39,30 @@ receivers:
 
 
 class Alertmanager:
-    """One Alertmanager process sending every alert to `webhook_url`."""
+    """One Alertmanager process sending every alert to `webhook_url` (or configured by `text`)."""
 
-    def __init__(self, webhook_url: str, token: str, peer: str | None = None) -> None:
+    def __init__(
+        self,
+        webhook_url: str,
+        token: str,
+        peer: str | None = None,
+        *,
+        send_resolved: bool = True,
+        repeat_interval: str = "1h",
+        text: str | None = None,
+    ) -> None:
         self.peer = peer
         self.port = free_port()
         self.cluster_port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.dir = Path(tempfile.mkdtemp(prefix="autonomic-am-"))
-        (self.dir / "alertmanager.yml").write_text(CONFIG.format(url=webhook_url, token=token))
+        config = text or CONFIG.format(
+            url=webhook_url,
+            token=token,
+            send_resolved=str(send_resolved).lower(),
+            repeat_interval=repeat_interval,
+        )
+        (self.dir / "alertmanager.yml").write_text(config)
         self.log = self.dir / "alertmanager.log"
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -104,6 +120,17 @@ class Alertmanager:
             f"--start={starts_at}",
             f"--end={end}",
         )
+
+    def active(self) -> list[dict[str, Any]]:
+        """The alerts its API reports (active, silenced and inhibited)."""
+        response = httpx.get(
+            f"{self.url}/api/v2/alerts",
+            params={"active": "true", "silenced": "true", "inhibited": "true"},
+            timeout=5,
+        )
+        response.raise_for_status()
+        alerts: list[dict[str, Any]] = response.json()
+        return alerts
 
     def logs(self) -> str:
         return self.log.read_text(errors="replace")

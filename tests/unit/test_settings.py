@@ -44,3 +44,32 @@ def test_bad_cost_column_mapping_is_reported(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("AUTONOMIC_COST_COLUMNS", "created_at=ts; drop table requests")
     with pytest.raises(ValidationError, match="invalid column name"):
         Settings()
+
+
+def test_alertmanager_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "am-token").write_text("am-bearer-token\n")
+    monkeypatch.setenv("AUTONOMIC_ALERTMANAGER_URLS", "http://am-0:9093/, https://am-1:9093")
+    monkeypatch.setenv("AUTONOMIC_ALERTMANAGER_TOKEN_FILE", str(tmp_path / "am-token"))
+    settings = Settings()
+    assert settings.alertmanager_urls == ["http://am-0:9093", "https://am-1:9093"]
+    assert settings.alertmanager_token is not None
+    assert "am-bearer-token" in settings.secret_values()  # redacted wherever it could show
+    assert settings.reconcile_seconds == 30
+    monkeypatch.setenv("AUTONOMIC_RECONCILE_INTERVAL", "off")
+    assert Settings().reconcile_seconds is None
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("AUTONOMIC_RECONCILE_INTERVAL", "0s", "positive duration"),
+        ("AUTONOMIC_RECONCILE_INTERVAL", "often", "invalid duration"),
+        ("AUTONOMIC_ALERTMANAGER_URLS", "am-0:9093", "is not an http"),
+    ],
+)
+def test_bad_alertmanager_settings_are_reported(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValidationError, match=message):
+        Settings()

@@ -129,3 +129,29 @@ async def test_refusal_and_failure_are_recorded() -> None:
         ("refused", None),
         ("failed", "ValueError: bad"),
     ]
+
+
+async def test_releases_run_while_paused_other_actions_are_refused() -> None:
+    calls, act = counter()
+    recorder = Recorder(dry_run=False, paused=True, completed={}, persist=None)
+    release = await recorder.run("flags.release_all", "alert:x", {}, act)
+    lease = await recorder.run("flags.set", "llm.model_tier", {}, act)
+    assert (release.status, lease.status) == ("ok", "refused")
+    assert calls == [1]
+
+
+async def test_inside_a_cooldown_flag_leases_are_taken_and_events_skipped() -> None:
+    calls, act = counter()
+    recorder = Recorder(
+        dry_run=False, paused=False, completed={}, persist=None, events_blocked="cooldown 60s"
+    )
+    kinds = ["flags.set", "pagerduty.trigger", "kube.restart", "slack.post", "notify.post", "test.page"]
+    records = [await recorder.run(kind, "t", {}, act) for kind in kinds]
+    assert [(r.kind, r.status) for r in records] == [
+        ("flags.set", "ok"),
+        *((kind, "skipped") for kind in kinds[1:]),
+    ]
+    assert {r.reason for r in records[1:]} == {"cooldown 60s"}
+    assert calls == [1]
+    gated = await recorder.run("pagerduty.trigger", "t", {}, act, approval="page")
+    assert gated.status == "skipped"  # a skipped event asks nobody for approval

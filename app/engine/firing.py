@@ -1,0 +1,252 @@
+"""What Autonomic knows about which alerts fire, kept in Redis so any replica can act on it.
+
+Three records make mitigations level-triggered. `seen` holds when each alert was
+last known to fire (every firing notification, duplicates included, written by the
+intake script; every reconciler pass that finds it in Alertmanager); the renewal
+extends the leases of those alerts so a lease lasts its TTL past the last sighting.
+`tracked` holds the firing alerts whose mitigations the reconciler compares with
+Alertmanager's view, with a count of passes in which none reported them. `reapply`
+holds firing alerts whose playbooks were refused while Autonomic was paused, so
+their mitigations come back when it resumes.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from importlib.resources import files
+from typing import Any
+
+import msgspec
+from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
+from redis.asyncio.cluster import RedisCluster
+from redis.exceptions import NoScriptError
+
+from app.actions.flags import FlagStore, alert_holder
+from app.coalesce import Coalescer
+from app.engine.triggers import Trigger
+from app.keys import Keys
+from app.models import ZERO_TIME, Alert
+
+_TRACK = files("app.engine").joinpath("track.lua").read_text()
+_FORGET = files("app.engine").joinpath("forget.lua").read_text()
+_RECONCILE = files("app.engine").joinpath("reconcile.lua").read_text()
+# `seen` entries older than this are dropped: an alert firing that long without a single
+# notification or reconciler sighting is not renewed by them any more anyway.
+SEEN_RETENTION_MS = 86_400_000
+RECONCILED = "reconciled: no longer active in Alertmanager"
+REAPPLIED = "re-applied: the alert still fires after the pause"
+LAPSED = "re-applied: its leases expired while Alertmanager still reports the alert"
+
+
+class Tracked(msgspec.Struct, frozen=True):
+    """A watched alert: its episode, the firing alert as last notified, and whether its
+    playbooks took flag leases (so the reconciler knows they should exist)."""
+
+    e: str
+    a: Alert
+    l: bool = False  # noqa: E741 - short field names keep the hash small
+
+
+_tracked_decoder = msgspec.json.Decoder(Tracked)
+_encoder = msgspec.json.Encoder()
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class FiringAlerts:
+    """The seen / tracked / re-apply records and the operations on them."""
+
+    def __init__(self, redis: Redis, keys: Keys, flags: FlagStore, *, dedup_ttl_s: float) -> None:
+        self.redis = redis
+        self.keys = keys
+        self.flags = flags
+        self.dedup_ttl_ms = max(1, int(dedup_ttl_s * 1000))
+        self._track = redis.register_script(_TRACK)
+        # Every firing notification is tracked by the worker that runs it: concurrent
+        # executions share the round trip, as their lease updates do.
+        self._calls = Coalescer(redis, transaction=False)
+        self._cluster = isinstance(redis, RedisCluster)
+        self._forget = redis.register_script(_FORGET)
+        self._reconcile = redis.register_script(_RECONCILE)
+
+    # -- written by dispatch --------------------------------------------------------------
+
+    async def track(self, alert: Alert, *, leased: bool = False) -> bool:
+        """Watch a firing alert whose playbooks ran (and took flag leases, if `leased`);
+        False if its episode already resolved."""
+        value = _encoder.encode(Tracked(alert.episode, alert, leased))
+        keys = [
+            self.keys.tracked,
+            self.keys.resolved(alert.fingerprint, alert.episode),
+            self.keys.absent,
+            self.keys.reverted,
+        ]
+        args: list[str | bytes] = [alert.fingerprint, value, alert_holder(alert.fingerprint), alert.episode]
+
+        def add(pipe: Pipeline) -> int:
+            pipe.evalsha(self._track.sha, len(keys), *keys, *args)
+            return 1
+
+        if self._cluster:  # cluster pipelines refuse scripts: one call each
+            return bool(await self._track(keys=keys, args=args))
+        try:
+            (done,) = await self._calls.run(add)
+        except NoScriptError:  # Redis restarted or flushed its script cache
+            await self.redis.script_load(_TRACK)
+            (done,) = await self._calls.run(add)
+        return bool(done)
+
+    async def forget(self, alert: Alert) -> None:
+        """Stop watching an alert whose episode resolved (a newer episode stays watched)."""
+        await self._forget(
+            keys=[self.keys.tracked, self.keys.absent, self.keys.reapply, self.keys.seen, self.keys.reverted],
+            args=[alert.fingerprint, alert.episode, alert_holder(alert.fingerprint)],
+        )
+
+    async def defer(self, alert: Alert) -> None:
+        """Remember that this firing alert's playbooks were refused (paused): re-apply on resume."""
+        await self.redis.hset(
+            self.keys.reapply, alert.fingerprint, _encoder.encode(Tracked(alert.episode, alert))
+        )
+
+    # -- read and written by the reconciler -----------------------------------------------
+
+    async def tracked(self) -> dict[str, Tracked]:
+        """Every watched alert by fingerprint."""
+        raw: Any = await self.redis.hgetall(self.keys.tracked)
+        return {fp: _tracked_decoder.decode(value) for fp, value in raw.items()}
+
+    async def deferred(self) -> dict[str, Alert]:
+        """Every alert waiting to be re-applied, by fingerprint."""
+        raw: Any = await self.redis.hgetall(self.keys.reapply)
+        return {fp: _tracked_decoder.decode(value).a for fp, value in raw.items()}
+
+    async def mark_seen(self, fingerprints: list[str]) -> None:
+        """Record that these alerts fire now (Alertmanager reported them)."""
+        if not fingerprints:
+            return
+        now_s, now_us = await self.redis.time()
+        now_ms = int(now_s) * 1000 + int(now_us) // 1000
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.zadd(self.keys.seen, dict.fromkeys(fingerprints, now_ms))
+        pipe.hdel(self.keys.absent, *fingerprints)
+        await pipe.execute()
+
+    async def count_absent(self, fingerprints: list[str]) -> dict[str, int]:
+        """One more pass in which no Alertmanager reported these alerts; return each count."""
+        if not fingerprints:
+            return {}
+        pipe = self.redis.pipeline(transaction=False)
+        for fp in fingerprints:
+            pipe.hincrby(self.keys.absent, fp, 1)
+        counts = await pipe.execute()
+        return dict(zip(fingerprints, (int(c) for c in counts), strict=True))
+
+    async def drop_unseen(self, fingerprints: list[str]) -> list[str]:
+        """Stop tracking those of `fingerprints` not seen firing within `SEEN_RETENTION_MS`
+        (without Alertmanager nothing else would ever end them); return them."""
+        if not fingerprints:
+            return []
+        scores = await self.redis.zmscore(self.keys.seen, fingerprints)
+        stale = [fp for fp, score in zip(fingerprints, scores, strict=True) if score is None]
+        if stale:
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.hdel(self.keys.tracked, *stale)
+            pipe.hdel(self.keys.absent, *stale)
+            await pipe.execute()
+        return stale
+
+    async def renew(self) -> int:
+        """Extend the leases of every alert seen firing since the last renewal; return how many
+        leases moved. Run by the leader (sweeper and reconciler), before leases expire."""
+        cursor_raw, (now_s, now_us) = await self.redis.get(self.keys.renewed_until), await self.redis.time()
+        now_ms = int(now_s) * 1000 + int(now_us) // 1000
+        cursor = int(cursor_raw or 0)
+        entries: Any = await self.redis.zrangebyscore(self.keys.seen, f"({cursor}", now_ms, withscores=True)
+        seen = {alert_holder(fp): int(score) for fp, score in entries}
+        renewed = await self.flags.renew(seen) if seen else 0
+        pipe = self.redis.pipeline(transaction=False)
+        # One millisecond back: a sighting recorded in this very millisecond after our read
+        # is renewed next time (renewing twice is harmless).
+        pipe.set(self.keys.renewed_until, now_ms - 1)
+        pipe.zremrangebyscore(self.keys.seen, "-inf", now_ms - SEEN_RETENTION_MS)
+        await pipe.execute()
+        return renewed
+
+    async def resolve(self, alert: Alert) -> bool:
+        """Queue the resolve of an alert no Alertmanager reports any more, exactly as a resolved
+        webhook would be queued; return False if that notification was already accepted."""
+        resolved = msgspec.structs.replace(alert, status="resolved", ends_at=_now_iso())
+        meta = Trigger(source="system", reason=RECONCILED).to_meta()
+        queued = await self._reconcile(
+            keys=[
+                self.keys.alerts,
+                self.keys.dedup(resolved.event_key),
+                self.keys.tracked,
+                self.keys.absent,
+                self.keys.seen,
+                self.keys.reconciled,
+            ],
+            args=[alert.fingerprint, self.dedup_ttl_ms, resolved.event_key, _encoder.encode(resolved), meta],
+        )
+        return bool(queued)
+
+    async def lapsed(self, fingerprints: list[str]) -> list[str]:
+        """Those of `fingerprints` (alerts whose playbooks took leases) that hold no lease now
+        and were not reverted by an operator: their leases ended while they still fire."""
+        if not fingerprints:
+            return []
+        pipe = self.redis.pipeline(transaction=False)
+        for fp in fingerprints:
+            pipe.exists(self.keys.holder(alert_holder(fp)))
+            pipe.sismember(self.keys.reverted, alert_holder(fp))
+        replies = await pipe.execute()
+        return [fp for i, fp in enumerate(fingerprints) if not replies[2 * i] and not replies[2 * i + 1]]
+
+    async def refired(self, active: dict[str, dict[str, Any]], tracked: dict[str, Tracked]) -> list[Alert]:
+        """Alerts the reconciler resolved that Alertmanager reports firing again (state active,
+        not silenced or inhibited) but nobody notified: Alertmanager sends nothing when a resolve
+        and a re-fire fall into one group_interval. Each is returned once."""
+        now_s, now_us = await self.redis.time()
+        now_ms = int(now_s) * 1000 + int(now_us) // 1000
+        await self.redis.zremrangebyscore(self.keys.reconciled, "-inf", now_ms - SEEN_RETENTION_MS)
+        candidates: Any = await self.redis.zrange(self.keys.reconciled, 0, -1)
+        found = []
+        for fp in candidates:
+            item = active.get(fp)
+            if item is None or fp in tracked or item.get("status", {}).get("state") != "active":
+                continue
+            found.append(
+                Alert(
+                    status="firing",
+                    labels={str(k): str(v) for k, v in item.get("labels", {}).items()},
+                    annotations={str(k): str(v) for k, v in item.get("annotations", {}).items()},
+                    starts_at=str(item.get("startsAt", ZERO_TIME)),
+                    generator_url=str(item.get("generatorURL", "")),
+                    fingerprint=fp,
+                    receiver=str((item.get("receivers") or [{}])[0].get("name", "")),
+                )
+            )
+        if found:
+            await self.redis.zrem(self.keys.reconciled, *(a.fingerprint for a in found))
+        return found
+
+    async def reapply(self, alert: Alert, *, reason: str = REAPPLIED, state_only: bool = False) -> None:
+        """Queue the alert's playbooks again (a fresh event: flags come back, events obey the
+        cooldown, or are all skipped when `state_only`) and drop it from the re-apply list,
+        atomically."""
+        meta = Trigger(source="system", reason=reason, state_only=state_only).to_meta()
+        fields: dict[Any, Any] = {
+            "k": f"reapply:{alert.fingerprint}:{uuid.uuid4().hex}",
+            "a": _encoder.encode(alert).decode(),
+            "tp": "",
+            "meta": meta,
+        }
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.xadd(self.keys.alerts, fields)
+        pipe.hdel(self.keys.reapply, alert.fingerprint)
+        await pipe.execute()
