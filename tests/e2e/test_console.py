@@ -143,9 +143,7 @@ def test_forms_without_a_csrf_token_are_refused(svc: Service) -> None:
 
 
 def test_operator_pauses_and_resumes_from_the_banner(browser: object, svc: Service) -> None:
-    from tests.conftest import OPERATOR_TOKEN
-
-    page = login(browser, svc, OPERATOR_TOKEN, "fay")
+    page = login(browser, svc, NAMED_OPERATORS["dana"], "dana")
     page.click("[data-fragment='pause'] summary")  # type: ignore[attr-defined]
     page.fill("[data-fragment='pause'] input[name=reason]", "provider migration")  # type: ignore[attr-defined]
     page.fill("[data-fragment='pause'] input[name=for]", "30m")  # type: ignore[attr-defined]
@@ -154,11 +152,11 @@ def test_operator_pauses_and_resumes_from_the_banner(browser: object, svc: Servi
     page.wait_for_url("**/ui?ok=*")  # type: ignore[attr-defined]
     banner = page.locator("[data-paused='true']")  # type: ignore[attr-defined]
     banner.wait_for(timeout=15000)
-    assert "provider migration" in banner.inner_text() and "by fay" in banner.inner_text()
+    assert "provider migration" in banner.inner_text() and "by dana" in banner.inner_text()
     assert "paused: runs are refused" in page.inner_text("main").lower()  # type: ignore[attr-defined]
     page.screenshot(path=str(ARTIFACTS / "console-paused.png"), full_page=True)  # type: ignore[attr-defined]
     state = httpx.get(f"{svc.url}/api/pause", headers=OPERATOR).json()
-    assert (state["paused"], state["by"], state["reason"]) == (True, "fay", "provider migration")
+    assert (state["paused"], state["by"], state["reason"]) == (True, "dana", "provider migration")
 
     page.click("[data-resume]")  # type: ignore[attr-defined]
     page.wait_for_url("**/ui?ok=*")  # type: ignore[attr-defined]

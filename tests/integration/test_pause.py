@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import redis
 
-from tests.conftest import OPERATOR_TOKEN
+from tests.conftest import NAMED_OPERATOR_TOKENS, NAMED_OPERATORS
 from tests.integration.helpers import OPERATOR, alert, executions, flags, payload, post, resolved
 from tests.support.fakes import PagerDutyFake, SlackFake
 from tests.support.procs import ROOT, Service, wait_for
@@ -27,7 +27,7 @@ def cost_flags(sync_redis: redis.Redis, prefix: str) -> dict[str, Any]:
 
 def cli(svc: Service, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "app", *args, "--url", svc.url, "--token", OPERATOR_TOKEN, "--as", "alice"],
+        [sys.executable, "-m", "app", *args, "--url", svc.url, "--token", NAMED_OPERATORS["alice"]],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -46,7 +46,7 @@ def paused_gauge(svc: Service) -> float:
 def test_pause_fire_resume_mitigates_once_resumed(
     start_service: Callable[..., Service], sync_redis: redis.Redis, flag_prefix: str, ns: str
 ) -> None:
-    svc = start_service()
+    svc = start_service(AUTONOMIC_OPERATOR_TOKENS=NAMED_OPERATOR_TOKENS)
     done = cli(svc, "pause", "--reason", "deploy freeze", "--for", "1h")
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("paused: deploy freeze, by alice, until ")
@@ -86,7 +86,7 @@ def test_pause_fire_resume_mitigates_once_resumed(
 def test_a_resolve_while_paused_restores_the_baseline(
     start_service: Callable[..., Service], sync_redis: redis.Redis, flag_prefix: str, ns: str
 ) -> None:
-    svc = start_service()
+    svc = start_service(AUTONOMIC_OPERATOR_TOKENS=NAMED_OPERATOR_TOKENS)
     firing = alert("CostSpike")
     post(svc.url, payload(firing))
     wait_for(lambda: cost_flags(sync_redis, flag_prefix) == COST_FLAGS, what="mitigated")
@@ -122,7 +122,7 @@ def test_a_pause_that_expires_is_followed_by_the_reconciler(
 
 
 def test_pause_rejects_bad_input_and_needs_the_operator(start_service: Callable[..., Service]) -> None:
-    svc = start_service()
+    svc = start_service(AUTONOMIC_OPERATOR_TOKENS=NAMED_OPERATOR_TOKENS)
     url = f"{svc.url}/api/pause"
     assert httpx.post(url, json={"reason": ""}, headers=OPERATOR).status_code == 400
     assert httpx.post(url, json={"reason": "x", "for": "soon"}, headers=OPERATOR).status_code == 400
