@@ -94,6 +94,7 @@ class Recorder:
         `idempotent` actions (flag leases) skip the write-ahead intent; `resolve` checks an
         interrupted earlier call (without one, the call is repeated under the same key, which
         the receiver deduplicates); a `best_effort` failure is recorded, not raised."""
+        target = self.redact(target)  # a URL target may carry a token; records and logs never do
         index = self._next
         self._next += 1
         done = self.completed.get(index)

@@ -15,6 +15,7 @@ from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
 from litestar.template.config import TemplateConfig
 
 from app import __version__, tracing
+from app.actions.redaction import Redactor
 from app.engine.runtime import Runtime
 from app.plugins.registry import Registry
 from app.settings import Settings
@@ -65,7 +66,7 @@ def create_app(
             await runtime.start(run_workers=run_workers)  # stops what it started if it fails
         except Exception as exc:
             # `autonomic serve` prints this as one line instead of the lifespan's traceback.
-            app.state.startup_error = f"{type(exc).__name__}: {exc}"
+            app.state.startup_error = Redactor(settings.secret_values())(f"{type(exc).__name__}: {exc}")
             log.error("start-up failed", error=app.state.startup_error)
             raise
         try:

@@ -155,3 +155,29 @@ async def test_inside_a_cooldown_flag_leases_are_taken_and_events_skipped() -> N
     assert calls == [1]
     gated = await recorder.run("pagerduty.trigger", "t", {}, act, approval="page")
     assert gated.status == "skipped"  # a skipped event asks nobody for approval
+
+
+async def test_a_secret_in_a_target_is_redacted_in_the_record_and_its_replay() -> None:
+    from app.actions.redaction import Redactor
+
+    persisted: list[ActionRecord] = []
+
+    async def persist(record: ActionRecord) -> None:
+        persisted.append(record)
+
+    async def boom(key: str) -> Any:
+        raise RuntimeError("unreachable")
+
+    secret = "s3cr3t-notify-token-0123456789"
+    url = f"https://hooks.example/notify?token={secret}"
+    recorder = Recorder(dry_run=False, paused=False, completed={}, persist=persist, redact=Redactor([secret]))
+    record = await recorder.run("notify.post", url, {}, boom, best_effort=True)
+    assert record.status == "failed"
+    assert all(secret not in r.target for r in persisted) and secret not in record.target
+    # A retry of the same execution recognises the redacted record as the same action.
+    again = Recorder(
+        dry_run=False, paused=False, completed={0: record}, persist=None, redact=Redactor([secret])
+    )
+    calls, act = counter()
+    assert (await again.run("notify.post", url, {}, act)) is record
+    assert calls == []
