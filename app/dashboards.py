@@ -21,15 +21,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
-from grafana_foundation_sdk.builders import common as cb
-from grafana_foundation_sdk.builders import dashboard as db
-from grafana_foundation_sdk.builders import prometheus, stat, statetimeline, timeseries
-from grafana_foundation_sdk.cog import builder as cogbuilder
-from grafana_foundation_sdk.cog.encoder import JSONEncoder
-from grafana_foundation_sdk.models import common
-from grafana_foundation_sdk.models import dashboard as model
+try:
+    from grafana_foundation_sdk.builders import common as cb
+    from grafana_foundation_sdk.builders import dashboard as db
+    from grafana_foundation_sdk.builders import prometheus, stat, statetimeline, timeseries
+    from grafana_foundation_sdk.cog import builder as cogbuilder
+    from grafana_foundation_sdk.cog.encoder import JSONEncoder
+    from grafana_foundation_sdk.models import common
+    from grafana_foundation_sdk.models import dashboard as model
+except ImportError:  # a development tool: the server itself never needs the SDK
+    if __name__ != "__main__":
+        raise
+    print("error: the Grafana Foundation SDK is missing: pip install '.[dashboards]'", file=sys.stderr)
+    sys.exit(2)
 
-OUT = Path(__file__).resolve().parent.parent / "helm" / "autonomic" / "dashboards"
+# The chart's folder in a checkout; an installed package has no chart, so DIR must be given there.
+CHART = Path(__file__).resolve().parent.parent / "helm" / "autonomic"
+OUT = CHART / "dashboards"
 DS = model.DataSourceRef(type_val="prometheus", uid="${datasource}")
 RATE = "$__rate_interval"
 TAGS = ["autonomic"]
@@ -331,6 +339,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     check = "--check" in args
     args = [a for a in args if a != "--check"]
+    if not args and not (CHART / "Chart.yaml").is_file():
+        print("error: no Helm chart beside this package: give the output folder (DIR)", file=sys.stderr)
+        return 2
     out = Path(args[0]) if args else OUT
     stale = []
     for name in DASHBOARDS:
@@ -344,6 +355,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if stale:
         print(f"out of date (run python -m app.dashboards): {', '.join(stale)}", file=sys.stderr)
         return 1
+    print(f"{'up to date' if check else 'wrote'}: {', '.join(str(out / f'{n}.json') for n in DASHBOARDS)}")
     return 0
 
 

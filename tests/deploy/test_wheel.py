@@ -73,6 +73,16 @@ def test_the_installed_package_is_the_wheel(venv: Path, tmp_path: Path) -> None:
     )
     assert listed.returncode == 0, listed.stderr
     assert "cost_spike" in {p["name"] for p in json.loads(listed.stdout)}
+    # The dashboards tool is for a checkout with the `dashboards` extra: one line, exit 2, no traceback.
+    tool = subprocess.run(
+        [str(venv / "bin" / "python"), "-m", "app.dashboards", "--check"],
+        cwd=tmp_path,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+    )
+    assert (tool.returncode, tool.stderr.count("\n")) == (2, 1), tool.stderr
+    assert tool.stderr.startswith("error: the Grafana Foundation SDK is missing"), tool.stderr
 
 
 def readme_try_it_by_hand() -> list[str]:
