@@ -28,6 +28,7 @@ from app.cli_output import (
     print_table,
     say,
 )
+from app.durations import format_duration
 from app.errors import AutonomicError
 from app.settings import Settings, builtin_playbook_dir
 
@@ -308,7 +309,7 @@ def flags(
             str(flag["value"]),
             "(absent)" if flag["baseline_absent"] else str(flag["baseline"]),
             "\n".join(lease["holder"] for lease in flag["leases"]),
-            "\n".join(f"{max(0, lease['expires_at'] - now):.0f}s" for lease in flag["leases"]),
+            "\n".join(format_duration(max(0, round(lease["expires_at"] - now))) for lease in flag["leases"]),
         ]
         for flag in active
     ]
@@ -477,7 +478,7 @@ def _pause_line(state: dict[str, Any]) -> str:
     if state.get("by"):
         parts.append(f"by {state['by']}")
     if state.get("until"):
-        parts.append(f"until {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(state['until']))}")
+        parts.append(f"until {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime(state['until']))}")
     return ", ".join(parts)
 
 

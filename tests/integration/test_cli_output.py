@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -58,7 +59,10 @@ def test_every_listing_has_json_and_tables_keep_ids_whole(svc: Service) -> None:
     (pending,) = as_json(svc, "approvals")
     assert pending["execution_id"] in cli(svc, "approvals").stdout
     assert {f["name"] for f in as_json(svc, "flags")} >= {"llm.model_tier", "cache.mode"}
-    assert "llm.model_tier" in cli(svc, "flags").stdout
+    plain = cli(svc, "flags", columns=200).stdout
+    assert "llm.model_tier" in plain
+    # Expiry the way an operator writes it (a 2h lease shows as 1h59m…), never raw seconds.
+    assert re.search(r"\b1h59m\d+s\b|\b2h\b", plain) and not re.search(r"\b7\d{3}s\b", plain), plain
 
     jobs = as_json(svc, "jobs")
     assert {j["id"] for j in jobs["jobs"]} >= {"cost_exporter", "lease_sweeper"}

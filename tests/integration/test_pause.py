@@ -50,6 +50,7 @@ def test_pause_fire_resume_mitigates_once_resumed(
     done = cli(svc, "pause", "--reason", "deploy freeze", "--for", "1h")
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("paused: deploy freeze, by alice, until ")
+    assert done.stdout.rstrip().endswith(" UTC"), done.stdout  # a time with its zone
     state = httpx.get(f"{svc.url}/api/pause", headers=OPERATOR).json()
     assert (state["paused"], state["reason"], state["by"], state["source"]) == (
         True,
