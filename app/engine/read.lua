@@ -4,8 +4,13 @@
 -- read (1-based), entries as XREADGROUP gives them}, or {0} when every lane is empty.
 for i, stream in ipairs(KEYS) do
   local reply = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', ARGV[3], 'STREAMS', stream, '>')
-  if reply and reply[1] and #reply[1][2] > 0 then
-    return {i, reply[1][2]}
+  if reply and reply[1] then
+    -- Redis nests {{stream, entries}}; the embedded fakeredis (memory://) gives {stream, entries}.
+    local entries = reply[2]
+    if type(reply[1]) == 'table' then entries = reply[1][2] end
+    if entries and #entries > 0 then
+      return {i, entries}
+    end
   end
 end
 return {0}
