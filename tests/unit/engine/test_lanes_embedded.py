@@ -14,12 +14,8 @@ async def test_lanes_read_in_priority_order_on_the_embedded_redis() -> None:
     redis = fakeredis.FakeAsyncRedis(decode_responses=True)
     queue = AlertQueue(redis, Keys("t:"), max_len=100, dedup_ttl_s=60, lanes=LanePolicy(share=2))
     await queue.ensure_group()
-    items = [
-        ("w1", "{}", "", NORMAL),
-        ("w2", "{}", "", NORMAL),
-        ("c1", "{}", "", HIGH),
-        ("c2", "{}", "", HIGH),
-    ]
+    lanes = [("w1", NORMAL), ("w2", NORMAL), ("c1", HIGH), ("c2", HIGH)]
+    items = [(key, "{}", "", "+fp-" + key, lane) for key, lane in lanes]
     assert await queue.enqueue(items) == (4, 0)
     keys = []
     for _ in range(4):
