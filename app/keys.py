@@ -19,8 +19,12 @@ class Keys:
 
     @property
     def alerts(self) -> str:
-        """Stream of accepted alert notifications and manual triggers (the work queue)."""
+        """Stream of accepted alert notifications: the normal-priority lane of the work queue."""
         return f"{self.ns}alerts"
+
+    def lane(self, lane: str) -> str:
+        """The work-queue stream of one priority lane (`normal` keeps the historic `alerts` name)."""
+        return self.alerts if lane == "normal" else f"{self.ns}alerts:{lane}"
 
     @property
     def dead(self) -> str:

@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from app.durations import parse_duration
 from app.jobs.cost_sources import parse_columns
+from app.plugins.matchers import parse
 
 Seconds = Annotated[float, BeforeValidator(parse_duration)]
 CommaList = Annotated[list[str], NoDecode]
@@ -100,7 +101,11 @@ class Settings(BaseSettings):
 
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
     dedup_ttl: Seconds = 3600.0
-    queue_max_len: int = Field(200_000, ge=10)
+    queue_max_len: int = Field(200_000, ge=10)  # both priority lanes together
+    # Alerts matching this (Alertmanager matcher syntax; empty: none) go to the high-priority lane.
+    priority_high_match: str = 'severity=~"critical|page"'
+    # While the high lane is busy, 1 read in N still takes from the normal lane first.
+    priority_normal_share: int = Field(4, ge=2, le=1000)
     workers: int = Field(8, ge=1, le=1024)
     claim_idle: Seconds = 30.0
     max_deliveries: int = Field(5, ge=1)
@@ -188,6 +193,13 @@ class Settings(BaseSettings):
             if (listed := getattr(self, name)) is not None:
                 values += [item.partition(":")[2].strip() for item in listed.get_secret_value().split(",")]
         return [v for v in values if v]
+
+    @field_validator("priority_high_match")
+    @classmethod
+    def _lane_match(cls, value: str) -> str:
+        if value.strip():
+            parse(value)  # a ValueError names what is wrong with the matcher
+        return value
 
     @field_validator("job_cost_exporter", "job_lease_sweeper", "job_lifecycle")
     @classmethod

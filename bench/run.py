@@ -10,6 +10,8 @@ uvicorn worker, load from separate processes (wrk, or the async generator in lat
 - latency:   webhook received → flag visible in Redis at 200 alerts/s (p50 < 5 ms, p99 < 25 ms)
 - drain:     100,000 alerts through a flag-setting playbook (alerts/s per replica ≥ 3,000; peak RSS < 250 MB)
 - scaling:   the drain with 1 versus 2 replicas on one Redis
+- priority:  one critical alert every 100 ms while 100,000 queued warnings drain: its webhook →
+             flag p50/p99 (target p99 < 100 ms; bench/priority.py)
 - ofrep:     OFREP single and bulk evaluations/s against bare Litestar endpoints returning the same
              JSON (bench/ofrep_bare.py; target ≥ 60 %), and flag change → visible to the PyPI OFREP
              provider (bench/ofrep_propagation.py)
@@ -218,6 +220,22 @@ def drain(replicas: int, alerts: int, quick: bool) -> dict[str, float]:
     }
 
 
+def priority(warnings: int, quick: bool) -> dict[str, Any]:
+    """A critical alert every 100 ms while a storm of warnings drains (bench/priority.py)."""
+    ns = f"bench-{uuid.uuid4().hex[:6]}:"
+    port = free_port()
+    svc = autonomic(port, ns, "priority", AUTONOMIC_WORKERS=os.environ.get("BENCH_WORKERS", "32"))
+    args = ["--url", f"http://127.0.0.1:{port}", "--token", TOKEN, "--redis", REDIS_URL, "--ns", ns]
+    args += ["--prefix", f"{ns}flags:", "--warnings", str(warnings), "--samples", "50" if quick else "100"]
+    out = subprocess.run(
+        [PY, str(BENCH / "priority.py"), *args], capture_output=True, text=True, check=True
+    ).stdout
+    svc.stop()
+    cleanup(ns)
+    result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    return result
+
+
 def ofrep(seconds: int, quick: bool) -> dict[str, Any]:
     """OFREP evaluations/s (Autonomic vs the bare limit, single and bulk) and change → client p99."""
     import asyncio
@@ -398,6 +416,8 @@ def main() -> None:
                 results["drain-2"]["alerts_per_s"] / results["drain-1"]["alerts_per_s"], 2
             )
 
+    if want("priority"):
+        results["priority"] = priority(count, args.quick)
     if want("ofrep"):
         results["ofrep"] = ofrep(seconds, args.quick)
 
@@ -464,6 +484,17 @@ def table(r: dict[str, Any]) -> str:
                 f"{lat['p50_ms']:.2f}",
                 f"{lat['p99_ms']:.2f}",
                 f"{lat['samples']} samples",
+            )
+        )
+    if "priority" in r:
+        pri = r["priority"]
+        rows.append(
+            (
+                "critical webhook → flag, warning storm",
+                "10 alerts/s",
+                f"{pri['p50_ms']:.2f}",
+                f"{pri['p99_ms']:.2f}",
+                f"{pri['samples']} samples, {pri['backlog_at_first_critical']} warnings queued",
             )
         )
     for key in ("drain-1", "drain-2"):

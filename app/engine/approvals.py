@@ -14,6 +14,7 @@ import msgspec
 from redis.asyncio import Redis
 
 from app.engine.executions import valid_id
+from app.engine.lanes import HIGH
 from app.keys import Keys
 
 Decision = Literal["approve", "reject"]
@@ -104,7 +105,7 @@ class ApprovalStore:
         pipe.set(self._decision(execution_id, pending.index), msgspec.json.encode(record), ex=30 * 86400)
         pipe.delete(self._pending(execution_id))
         fields: dict[Any, Any] = dict(pending.fields)
-        pipe.xadd(self.keys.alerts, fields)
+        pipe.xadd(self.keys.lane(HIGH), fields)  # an operator decided: no wait behind a storm
         await pipe.execute()
         return pending
 

@@ -25,6 +25,7 @@ from redis.exceptions import NoScriptError
 
 from app.actions.flags import FlagStore, alert_holder
 from app.coalesce import Coalescer
+from app.engine.lanes import LanePolicy
 from app.engine.triggers import Trigger
 from app.keys import Keys
 from app.models import ZERO_TIME, Alert
@@ -60,8 +61,17 @@ def _now_iso() -> str:
 class FiringAlerts:
     """The seen / tracked / re-apply records and the operations on them."""
 
-    def __init__(self, redis: Redis, keys: Keys, flags: FlagStore, *, dedup_ttl_s: float) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        keys: Keys,
+        flags: FlagStore,
+        *,
+        dedup_ttl_s: float,
+        lanes: LanePolicy | None = None,
+    ) -> None:
         self.redis = redis
+        self.lanes = lanes or LanePolicy()  # a reconciled resolve or re-apply takes the alert's lane
         self.keys = keys
         self.flags = flags
         self.dedup_ttl_ms = max(1, int(dedup_ttl_s * 1000))
@@ -184,7 +194,7 @@ class FiringAlerts:
         meta = Trigger(source="system", reason=RECONCILED).to_meta()
         queued = await self._reconcile(
             keys=[
-                self.keys.alerts,
+                self.keys.lane(self.lanes.lane(alert.labels)),
                 self.keys.dedup(resolved.event_key),
                 self.keys.tracked,
                 self.keys.absent,
@@ -247,6 +257,6 @@ class FiringAlerts:
             "meta": meta,
         }
         pipe = self.redis.pipeline(transaction=True)
-        pipe.xadd(self.keys.alerts, fields)
+        pipe.xadd(self.keys.lane(self.lanes.lane(alert.labels)), fields)
         pipe.hdel(self.keys.reapply, alert.fingerprint)
         await pipe.execute()

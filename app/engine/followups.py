@@ -2,7 +2,7 @@
 
 Scheduling is idempotent (keyed by the scheduling action's idempotency key).
 Every replica polls; one Lua call moves each due follow-up into the work queue
-exactly once, as an entry naming the playbook to run. A resolved alert
+exactly once, as an entry naming the playbook to run, on the high-priority lane. A resolved alert
 cancels its follow-ups, and dispatch skips a follow-up whose episode resolved.
 """
 
@@ -13,6 +13,7 @@ from typing import Any
 import msgspec
 from redis.asyncio import Redis
 
+from app.engine.lanes import HIGH
 from app.keys import Keys
 from app.models import Alert
 
@@ -79,5 +80,7 @@ class FollowUps:
 
     async def release_due(self, limit: int = 100) -> int:
         """Move due follow-ups into the work queue; return how many."""
-        moved = await self._release(keys=[self.keys.followups, self.keys.alerts], args=[self.keys.ns, limit])
+        moved = await self._release(
+            keys=[self.keys.followups, self.keys.lane(HIGH)], args=[self.keys.ns, limit]
+        )
         return int(moved)

@@ -1,16 +1,18 @@
 -- Accept a batch of webhooks in one round trip: record that each firing alert was seen
 -- (duplicates included: a repeat notification is what renews its leases), then dedup each
--- alert with SET NX PX and XADD the new ones.
--- KEYS[1] = alerts stream, KEYS[2] = seen sorted set, KEYS[2 + i] = dedup key of alert i
--- ("{ns}dedup:<event key>": the entry's event key is read back from it, not sent twice).
--- ARGV[1] = dedup TTL (ms), [2] = queue cap, [3] = number of alerts, [4] = length of the
--- dedup key prefix, then per alert (alert JSON, traceparent, seen mark): the mark is
--- "+<fingerprint>" for a firing alert, "-<fingerprint>" for a resolved one, "" for neither.
+-- alert with SET NX PX and XADD the new ones to their priority lane.
+-- KEYS[1] = normal-lane stream, KEYS[2] = seen sorted set, KEYS[3] = high-lane stream,
+-- KEYS[3 + i] = dedup key of alert i ("{ns}dedup:<event key>": the entry's event key is read
+-- back from it, not sent twice).
+-- ARGV[1] = dedup TTL (ms), [2] = queue cap (both lanes together), [3] = number of alerts,
+-- [4] = length of the dedup key prefix, then per alert (alert JSON, traceparent, seen mark,
+-- lane): the mark is "+<fingerprint>" for a firing alert, "-<fingerprint>" for a resolved
+-- one, "" for neither; the lane is "h" (high) or "n" (normal).
 -- Returns one character per alert ("1" accepted, "0" duplicate), or "full:<length>" when the
 -- backlog would pass the cap (then nothing is recorded).
-local stream, seen = KEYS[1], KEYS[2]
+local normal, seen, high = KEYS[1], KEYS[2], KEYS[3]
 local ttl, cap, n, skip = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]) + 1
-local length = redis.call('XLEN', stream)
+local length = redis.call('XLEN', normal) + redis.call('XLEN', high)
 if length + n > cap then
   return 'full:' .. length
 end
@@ -27,7 +29,7 @@ local function flush_ended()
 end
 local out = {}
 for i = 0, n - 1 do
-  local base = 5 + 3 * i
+  local base = 5 + 4 * i
   local mark = ARGV[base + 2]
   if mark ~= '' then
     if string.sub(mark, 1, 1) == '+' then
@@ -41,8 +43,10 @@ for i = 0, n - 1 do
       if #ended >= 500 then flush_ended() end
     end
   end
-  local dedup = KEYS[3 + i]
+  local dedup = KEYS[4 + i]
   if redis.call('SET', dedup, '1', 'NX', 'PX', ttl) then
+    local stream = normal
+    if ARGV[base + 3] == 'h' then stream = high end
     redis.call('XADD', stream, '*', 'k', string.sub(dedup, skip), 'a', ARGV[base], 'tp', ARGV[base + 1])
     out[i + 1] = '1'
   else

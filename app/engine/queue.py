@@ -1,9 +1,11 @@
-"""The durable work queue: a Redis stream read by a consumer group.
+"""The durable work queue: one Redis stream per priority lane, each read by a consumer group.
 
-Intake deduplicates and appends a whole webhook in one Lua call. Workers read
-with XREADGROUP, keep their in-flight entries fresh with XCLAIM, take over a
-dead consumer's entries with XAUTOCLAIM, and XACK only after the execution is
-recorded. Acknowledged entries are trimmed so the length cap measures backlog.
+Intake deduplicates and appends a whole webhook in one Lua call, each alert to
+its lane (app/engine/lanes.py). Workers read the first non-empty lane in the
+policy's order in one Lua call (XREADGROUP), keep their in-flight entries fresh
+with XCLAIM, take over a dead consumer's entries with XAUTOCLAIM (high lane
+first), and XACK only after the execution is recorded. Acknowledged entries are
+trimmed so the length cap (both lanes together) measures backlog.
 """
 
 from __future__ import annotations
@@ -19,15 +21,18 @@ from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError, ResponseError
 
 from app.coalesce import Coalescer
+from app.engine.lanes import HIGH, LANES, NORMAL, LanePolicy
 from app.keys import GROUP, Keys
 
 _INTAKE = files("app.engine").joinpath("intake.lua").read_text()
+_READ = files("app.engine").joinpath("read.lua").read_text()
 # Alerts per intake Lua call: bounds how long one script holds Redis.
 MAX_BATCH_ALERTS = 5000
 
 
-# (event key, alert JSON, traceparent, seen mark: "+fingerprint" firing, "-fingerprint" resolved)
-Item = tuple[str, str, str, str]
+# (event key, alert JSON, traceparent, seen mark: "+fingerprint" firing, "-fingerprint" resolved,
+# lane: "high" or "normal")
+Item = tuple[str, str, str, str, str]
 
 
 def seen_mark(status: str, fingerprint: str) -> str:
@@ -46,8 +51,9 @@ class NotReplicated(RedisError):
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """One queued item: stream id, event key, alert JSON, trace context, deliveries, and for
-    follow-ups and manual triggers the playbook to `run` (otherwise: every matching one)."""
+    """One queued item: stream id, event key, alert JSON, trace context, deliveries, for
+    follow-ups and manual triggers the playbook to `run` (otherwise: every matching one),
+    and the lane (stream) it was read from."""
 
     id: str
     key: str
@@ -56,6 +62,7 @@ class Entry:
     deliveries: int = 1
     run: str = ""
     meta: str = ""
+    lane: str = NORMAL
 
     @property
     def fields(self) -> dict[Any, Any]:
@@ -68,7 +75,7 @@ class Entry:
         return fields
 
 
-def _entry(entry_id: str, fields: dict[str, str], deliveries: int = 1) -> Entry:
+def _entry(entry_id: str, fields: dict[str, str], deliveries: int = 1, lane: str = NORMAL) -> Entry:
     return Entry(
         entry_id,
         fields.get("k", ""),
@@ -77,7 +84,12 @@ def _entry(entry_id: str, fields: dict[str, str], deliveries: int = 1) -> Entry:
         deliveries,
         fields.get("run", ""),
         fields.get("meta", ""),
+        lane,
     )
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +99,7 @@ class Depth:
     lag: int
     pending: int
     oldest_age_s: float
+    lanes: dict[str, Depth] | None = None
 
 
 class AlertQueue:
@@ -102,13 +115,16 @@ class AlertQueue:
         blocking: Redis | None = None,
         wait_replicas: int = 0,
         wait_timeout_s: float = 1.0,
+        lanes: LanePolicy | None = None,
     ) -> None:
         self.redis = redis
         self.blocking = blocking or redis
         self.keys = keys
         self.max_len = max_len
         self.dedup_ttl_ms = max(1, int(dedup_ttl_s * 1000))
+        self.lanes = lanes or LanePolicy()
         self._intake = redis.register_script(_INTAKE)
+        self._read = redis.register_script(_READ)
         self.wait_replicas = wait_replicas
         self.wait_timeout_ms = max(1, int(wait_timeout_s * 1000))
         self._waiting: deque[tuple[list[Item], asyncio.Future[str]]] = deque()
@@ -117,7 +133,7 @@ class AlertQueue:
 
     async def enqueue(self, items: list[Item]) -> tuple[int, int]:
         """Record firing alerts as seen, dedup and append (event key, alert JSON, traceparent,
-        seen mark) items; return (accepted, duplicates).
+        seen mark, lane) items to their lanes; return (accepted, duplicates).
 
         Concurrent webhooks are coalesced: requests arriving while a batch is in flight go
         together in the next single Lua call, so Redis round trips (and redis-py's overhead)
@@ -140,11 +156,11 @@ class AlertQueue:
                 size += len(items)
             dedup = self.keys.dedup("")
             args: list[str | int] = [self.dedup_ttl_ms, self.max_len, size, len(dedup)]
-            keys = [self.keys.alerts, self.keys.seen]
+            keys = [self.keys.lane(NORMAL), self.keys.seen, self.keys.lane(HIGH)]
             for items, _ in batch:
-                for key, alert, traceparent, mark in items:
+                for key, alert, traceparent, mark, lane in items:
                     keys.append(dedup + key)
-                    args += (alert, traceparent, mark)
+                    args += (alert, traceparent, mark, "h" if lane == HIGH else "n")
             try:
                 reply = await self._intake(keys=keys, args=args)
                 if self.wait_replicas and "1" in str(reply) and not str(reply).startswith("full:"):
@@ -173,38 +189,72 @@ class AlertQueue:
                     future.set_result(marks[offset : offset + len(items)])
                 offset += len(items)
 
-    async def push(self, entry_fields: dict[str, str]) -> str:
-        """Append one item without dedup (manual triggers); return its stream id."""
+    async def push(self, entry_fields: dict[str, str], lane: str = HIGH) -> str:
+        """Append one item without dedup (manual triggers: the high lane); return its stream id."""
         fields: dict[Any, Any] = dict(entry_fields)
-        entry_id = await self.redis.xadd(self.keys.alerts, fields)
+        entry_id = await self.redis.xadd(self.keys.lane(lane), fields)
         return str(entry_id)
 
     async def ensure_group(self) -> None:
-        """Create the consumer group (and stream) if missing."""
-        try:
-            await self.redis.xgroup_create(self.keys.alerts, GROUP, id="0", mkstream=True)
-        except ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
+        """Create the consumer group (and stream) of every lane if missing."""
+        for lane in LANES:
+            try:
+                await self.redis.xgroup_create(self.keys.lane(lane), GROUP, id="0", mkstream=True)
+            except ResponseError as exc:
+                if "BUSYGROUP" not in str(exc):
+                    raise
 
     async def read(self, consumer: str, count: int, block_ms: int) -> list[Entry]:
-        """New entries for `consumer`, waiting up to `block_ms` for some."""
+        """New entries for `consumer` from the first non-empty lane in the policy's order,
+        waiting up to `block_ms` for some when every lane is empty."""
+        order = self.lanes.order()
         try:
-            reply: Any = await self.blocking.xreadgroup(
-                GROUP, consumer, {self.keys.alerts: ">"}, count=count, block=block_ms
+            reply: Any = await self._read(
+                keys=[self.keys.lane(lane) for lane in order], args=[GROUP, consumer, count]
+            )
+            if int(reply[0]):
+                lane = order[int(reply[0]) - 1]
+                self.lanes.served(lane)
+                return [self._decode(lane, item) for item in reply[1]]
+            # Every lane empty: block on all of them (high lane named first).
+            streams: dict[Any, Any] = {self.keys.lane(lane): ">" for lane in LANES}
+            blocked: Any = await self.blocking.xreadgroup(
+                GROUP, consumer, streams, count=count, block=block_ms
             )
         except ResponseError as exc:
             if "NOGROUP" not in str(exc):
                 raise
             await self.ensure_group()  # Redis lost its data (restart without persistence)
             return []
-        return [_entry(eid, fields) for _, items in reply or [] for eid, fields in items]
+        by_stream = {self.keys.lane(lane): lane for lane in LANES}
+        entries = [
+            _entry(eid, fields, lane=by_stream[_text(stream)])
+            for stream, items in blocked or []
+            for eid, fields in items
+        ]
+        for lane in sorted({entry.lane for entry in entries}, key=LANES.index):
+            self.lanes.served(lane)
+        return entries
+
+    @staticmethod
+    def _decode(lane: str, item: Any) -> Entry:
+        entry_id, flat = item
+        fields = {_text(flat[i]): _text(flat[i + 1]) for i in range(0, len(flat), 2)}
+        return _entry(_text(entry_id), fields, lane=lane)
 
     async def claim_stale(self, consumer: str, min_idle_ms: int, count: int) -> list[Entry]:
-        """Take over entries idle longer than `min_idle_ms` (their consumer died)."""
+        """Take over entries idle longer than `min_idle_ms` (their consumer died), high lane first."""
+        out: list[Entry] = []
+        for lane in LANES:
+            if len(out) < count:
+                out += await self._claim_lane(lane, consumer, min_idle_ms, count - len(out))
+        return out
+
+    async def _claim_lane(self, lane: str, consumer: str, min_idle_ms: int, count: int) -> list[Entry]:
+        stream = self.keys.lane(lane)
         try:
             _, claimed, deleted = await self.redis.xautoclaim(
-                self.keys.alerts, GROUP, consumer, min_idle_time=min_idle_ms, start_id="0-0", count=count
+                stream, GROUP, consumer, min_idle_time=min_idle_ms, start_id="0-0", count=count
             )
         except ResponseError as exc:
             if "NOGROUP" not in str(exc):
@@ -212,48 +262,57 @@ class AlertQueue:
             await self.ensure_group()
             return []
         if deleted:  # trimmed away while pending: nothing left to process
-            await self.redis.xack(self.keys.alerts, GROUP, *deleted)
+            await self.redis.xack(stream, GROUP, *deleted)
         claimed = [(eid, fields) for eid, fields in claimed if fields]
         if not claimed:
             return []
         ids = [eid for eid, _ in claimed]
         info = await self.redis.xpending_range(
-            self.keys.alerts, GROUP, min=ids[0], max=ids[-1], count=len(ids) * 2 + 10
+            stream, GROUP, min=ids[0], max=ids[-1], count=len(ids) * 2 + 10
         )
         counts = {row["message_id"]: int(row["times_delivered"]) for row in info}
-        return [_entry(eid, fields, counts.get(eid, 1)) for eid, fields in claimed]
+        return [_entry(eid, fields, counts.get(eid, 1), lane) for eid, fields in claimed]
 
-    async def touch(self, consumer: str, entry_ids: list[str]) -> None:
+    async def touch(self, consumer: str, entries: list[Entry]) -> None:
         """Reset the idle time of entries still being worked on, so no one claims them."""
-        if entry_ids:
-            await self.redis.xclaim(
-                self.keys.alerts,
-                GROUP,
-                consumer,
-                min_idle_time=0,
-                message_ids=list[Any](entry_ids),
-                justid=True,
-            )
+        for lane in LANES:
+            ids = [entry.id for entry in entries if entry.lane == lane]
+            if ids:
+                await self.redis.xclaim(
+                    self.keys.lane(lane),
+                    GROUP,
+                    consumer,
+                    min_idle_time=0,
+                    message_ids=list[Any](ids),
+                    justid=True,
+                )
 
-    async def ack(self, entry_id: str) -> None:
-        """Acknowledge a finished entry (concurrent acks share one round trip)."""
+    async def ack(self, entry: Entry) -> None:
+        """Acknowledge a finished entry in its lane (concurrent acks share one round trip)."""
 
         def add(pipe: Pipeline) -> int:
-            pipe.xack(self.keys.alerts, GROUP, entry_id)
+            pipe.xack(self.keys.lane(entry.lane), GROUP, entry.id)
             return 1
 
         await self._acks.run(add)
 
     async def hand_back(self, entry: Entry) -> None:
-        """Re-queue an entry now (shutdown) instead of waiting for the idle timeout."""
+        """Re-queue an entry in its own lane now (shutdown) instead of waiting for the idle timeout."""
+        stream = self.keys.lane(entry.lane)
         pipe = self.redis.pipeline(transaction=True)
-        pipe.xadd(self.keys.alerts, entry.fields)
-        pipe.xack(self.keys.alerts, GROUP, entry.id)
+        pipe.xadd(stream, entry.fields)
+        pipe.xack(stream, GROUP, entry.id)
         await pipe.execute()
 
     async def dead_letter(self, entry: Entry, reason: str, **extra: str) -> None:
         """Copy an entry to the dead-letter stream with the reason it could not be handled."""
-        fields: dict[Any, Any] = {**entry.fields, "id": entry.id, "reason": reason, **extra}
+        fields: dict[Any, Any] = {
+            **entry.fields,
+            "id": entry.id,
+            "lane": entry.lane,
+            "reason": reason,
+            **extra,
+        }
         await self.redis.xadd(
             self.keys.dead,
             fields,
@@ -262,27 +321,40 @@ class AlertQueue:
         )
 
     async def trim_acknowledged(self) -> None:
-        """Drop entries every consumer has acknowledged, so the stream holds only backlog."""
+        """Drop entries every consumer has acknowledged, so the streams hold only backlog."""
+        for lane in LANES:
+            await self._trim(self.keys.lane(lane))
+
+    async def _trim(self, stream: str) -> None:
         try:
-            groups = await self.redis.xinfo_groups(self.keys.alerts)
+            groups = await self.redis.xinfo_groups(stream)
         except ResponseError:
             return
         group = next((g for g in groups if g["name"] == GROUP), None)
         if group is None:
             return
-        summary = await self.redis.xpending(self.keys.alerts, GROUP)
+        summary = await self.redis.xpending(stream, GROUP)
         if summary["pending"]:
             min_id = summary["min"]
         else:
             last = group["last-delivered-id"]
             ms, _, seq = last.partition("-")
             min_id = f"{ms}-{int(seq or 0) + 1}"
-        await self.redis.xtrim(self.keys.alerts, minid=min_id, approximate=False)
+        await self.redis.xtrim(stream, minid=min_id, approximate=False)
 
     async def depth(self) -> Depth:
-        """Current backlog figures for metrics."""
+        """Current backlog figures for metrics: both lanes together, and each in `lanes`."""
+        lanes = {lane: await self._lane_depth(self.keys.lane(lane)) for lane in LANES}
+        return Depth(
+            sum(d.lag for d in lanes.values()),
+            sum(d.pending for d in lanes.values()),
+            max(d.oldest_age_s for d in lanes.values()),
+            lanes,
+        )
+
+    async def _lane_depth(self, stream: str) -> Depth:
         try:
-            groups = await self.redis.xinfo_groups(self.keys.alerts)
+            groups = await self.redis.xinfo_groups(stream)
         except ResponseError:
             return Depth(0, 0, 0.0)
         group = next((g for g in groups if g["name"] == GROUP), None)
@@ -292,10 +364,10 @@ class AlertQueue:
         pending = int(group.get("pending") or 0)
         oldest_id = None
         if pending:
-            summary = await self.redis.xpending(self.keys.alerts, GROUP)
+            summary = await self.redis.xpending(stream, GROUP)
             oldest_id = summary["min"]
         elif lag:
-            first = await self.redis.xrange(self.keys.alerts, min=f"({group['last-delivered-id']}", count=1)
+            first = await self.redis.xrange(stream, min=f"({group['last-delivered-id']}", count=1)
             oldest_id = first[0][0] if first else None
         age = 0.0
         if oldest_id:

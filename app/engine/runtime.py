@@ -27,6 +27,7 @@ from app.engine.executions import ExecutionStore
 from app.engine.firing import FiringAlerts
 from app.engine.followups import FollowUps
 from app.engine.keyring import KeyringSource
+from app.engine.lanes import LanePolicy
 from app.engine.pause import PauseStore
 from app.engine.queue import AlertQueue
 from app.engine.scheduler import JobDef, LeaderScheduler, parse_trigger
@@ -94,8 +95,9 @@ class Runtime:
             blocking=clients.blocking,
             wait_replicas=settings.redis_wait_replicas,
             wait_timeout_s=settings.redis_timeout / 2,
+            lanes=LanePolicy(settings.priority_high_match, settings.priority_normal_share),
         )
-        firing = FiringAlerts(redis, keys, flags, dedup_ttl_s=settings.dedup_ttl)
+        firing = FiringAlerts(redis, keys, flags, dedup_ttl_s=settings.dedup_ttl, lanes=queue.lanes)
         pause = PauseStore(redis, keys, flags)
         dispatcher = Dispatcher(
             registry=registry,

@@ -165,6 +165,15 @@ class StateCollector(Collector):
         depth.add_metric(["lag"], state.queue.lag)
         depth.add_metric(["pending"], state.queue.pending)
         yield depth
+        lanes = GaugeMetricFamily(
+            "autonomic_queue_lane_depth",
+            "Queued alerts per priority lane (high, normal) and state (lag: not read; pending: in flight).",
+            labels=["lane", "state"],
+        )
+        for lane, figures in sorted((getattr(state.queue, "lanes", None) or {}).items()):
+            lanes.add_metric([lane, "lag"], figures.lag)
+            lanes.add_metric([lane, "pending"], figures.pending)
+        yield lanes
         yield GaugeMetricFamily(
             "autonomic_queue_lag_seconds",
             "Age of the oldest unfinished queue entry (0 when the queue is empty).",

@@ -151,7 +151,7 @@ class WorkerPool:
         if entry.deliveries > self.max_deliveries:
             await self.queue.dead_letter(entry, f"delivered {entry.deliveries} times without finishing")
             metrics.DEAD_LETTERS.inc()
-            await self.queue.ack(entry.id)
+            await self.queue.ack(entry)
             log.error("entry dead-lettered after too many deliveries", entry=entry.id)
             return
         try:
@@ -159,7 +159,7 @@ class WorkerPool:
         except msgspec.ValidationError as exc:
             await self.queue.dead_letter(entry, f"undecodable entry: {exc}")
             metrics.DEAD_LETTERS.inc()
-            await self.queue.ack(entry.id)
+            await self.queue.ack(entry)
             return
         began = time.time()
         trigger = Trigger.from_meta(entry.meta) if entry.meta else None
@@ -173,13 +173,13 @@ class WorkerPool:
                 entry, ex.error or "failed", playbook=ex.playbook, execution_id=ex.id
             )
             metrics.DEAD_LETTERS.inc()
-        await self.queue.ack(entry.id)
+        await self.queue.ack(entry)
 
     async def _maintenance(self) -> None:
         interval = max(0.05, min(self.claim_idle_ms / 3000, 5.0))
         while not self._stopping.is_set():
             try:
-                await self.queue.touch(self.consumer, list(self._inflight))
+                await self.queue.touch(self.consumer, [entry for entry, _ in self._inflight.values()])
                 if len(self._inflight) < self.concurrency:
                     stale = await self.queue.claim_stale(self.consumer, self.claim_idle_ms, self._free())
                     for entry in stale:

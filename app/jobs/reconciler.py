@@ -91,7 +91,13 @@ class Reconciler:
             refired = await self.firing.refired(active, tracked)
             if refired:
                 items = [
-                    (a.event_key, encoder.encode(a).decode(), "", seen_mark(a.status, a.fingerprint))
+                    (
+                        a.event_key,
+                        encoder.encode(a).decode(),
+                        "",
+                        seen_mark(a.status, a.fingerprint),
+                        self.queue.lanes.lane(a.labels),
+                    )
                     for a in refired
                 ]
                 await self.queue.enqueue(items)

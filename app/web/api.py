@@ -39,6 +39,23 @@ class PlaybookInfo(msgspec.Struct):
     paused: bool = False  # the kill switch is on: a run would be recorded refused
 
 
+class LaneDepth(msgspec.Struct):
+    """One priority lane's backlog: entries not yet read, read but unfinished, oldest age."""
+
+    lag: int
+    pending: int
+    oldest_age_s: float
+
+
+class QueueInfo(msgspec.Struct):
+    """The work queue's backlog, in total and per priority lane (`high`, `normal`)."""
+
+    lag: int
+    pending: int
+    oldest_age_s: float
+    lanes: dict[str, LaneDepth]
+
+
 class LeaseInfo(msgspec.Struct):
     """One holder's lease on a flag."""
 
@@ -146,6 +163,16 @@ class ApiController(Controller):
         whether the kill switch is on (a run would be recorded refused)."""
         paused = (await runtime_of(request).pause.get()).paused
         return [PlaybookInfo(**playbook_view(spec), paused=paused) for spec in runtime_of(request).registry]
+
+    @get("/queue", guards=[reader])
+    async def queue_depth(self, request: Request[Any, Any, Any]) -> QueueInfo:
+        """Backlog of the work queue, in total and per priority lane."""
+        depth = await runtime_of(request).queue.depth()
+        lanes = {
+            name: LaneDepth(lane.lag, lane.pending, round(lane.oldest_age_s, 3))
+            for name, lane in (depth.lanes or {}).items()
+        }
+        return QueueInfo(depth.lag, depth.pending, round(depth.oldest_age_s, 3), lanes)
 
     @get("/flags", guards=[reader])
     async def list_flags(self, request: Request[Any, Any, Any]) -> list[FlagInfo]:

@@ -88,7 +88,8 @@ async def alertmanager_webhook(request: Request[Any, Any, Any]) -> Accepted:
             alert = Alert.from_webhook(item, payload)
             traceparent = tracing.alert_traceparent(alert.name, alert.fingerprint)
             mark = seen_mark(alert.status, alert.fingerprint)
-            items.append((alert.event_key, _encoder.encode(alert).decode(), traceparent, mark))
+            lane = runtime.queue.lanes.lane(alert.labels)
+            items.append((alert.event_key, _encoder.encode(alert).decode(), traceparent, mark, lane))
         if not items:
             return Accepted(0, 0)
         try:

@@ -10,6 +10,7 @@ import redis.asyncio as aioredis
 
 from app.actions.flags import FlagStore, alert_holder
 from app.engine.firing import RECONCILED, FiringAlerts
+from app.engine.lanes import NORMAL
 from app.engine.queue import AlertQueue, seen_mark
 from app.keys import Keys
 from app.models import Alert
@@ -27,9 +28,9 @@ def firing(fingerprint: str = "fp1", starts_at: str = "2026-11-26T10:00:00Z") ->
     return Alert(status="firing", labels={"alertname": "X"}, starts_at=starts_at, fingerprint=fingerprint)
 
 
-def item(alert: Alert) -> tuple[str, str, str, str]:
+def item(alert: Alert) -> tuple[str, str, str, str, str]:
     mark = seen_mark(alert.status, alert.fingerprint)
-    return alert.event_key, msgspec.json.encode(alert).decode(), "", mark
+    return alert.event_key, msgspec.json.encode(alert).decode(), "", mark, NORMAL
 
 
 async def test_duplicates_are_seen_and_renew_the_leases(

@@ -185,3 +185,16 @@ async def level(alert: Alert, ctx: Context) -> None:
     cooldown). The lease TTL comes from the alert's `ttl` label."""
     await ctx.flags.set("level.flag", "on", ttl=alert.labels.get("ttl", "3s"))
     await ctx.act("test.page", alert.name, lambda: _incr("pages:level"))
+
+
+@playbook(match='alertname="LaneTest"')
+async def lane_probe(alert: Alert, ctx: Context) -> None:
+    """Records the order alerts ran in (by their `n` label), an effect once per alert, and
+    with label hold="yes" waits for the test's release key before a second effect."""
+    await ctx.act("test.effect", "first", lambda: _incr(f"effects:lane:{alert.fingerprint}:first"))
+    await client().rpush(NS + "lane:order", alert.labels.get("n", ""))
+    if alert.labels.get("hold") == "yes":
+        await client().incr(NS + "lane:holding")
+        while not await client().exists(NS + "release"):
+            await asyncio.sleep(0.02)
+    await ctx.act("test.effect", "second", lambda: _incr(f"effects:lane:{alert.fingerprint}:second"))

@@ -73,3 +73,14 @@ def test_bad_alertmanager_settings_are_reported(
     monkeypatch.setenv(name, value)
     with pytest.raises(ValidationError, match=message):
         Settings()
+
+
+def test_priority_lane_mapping_is_a_validated_matcher(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings().priority_high_match == 'severity=~"critical|page"'
+    monkeypatch.setenv("AUTONOMIC_PRIORITY_HIGH_MATCH", 'severity=~"crit')
+    with pytest.raises(ValidationError, match="priority_high_match"):
+        Settings()
+    monkeypatch.setenv("AUTONOMIC_PRIORITY_HIGH_MATCH", 'team="db"')
+    monkeypatch.setenv("AUTONOMIC_PRIORITY_NORMAL_SHARE", "1")
+    with pytest.raises(ValidationError, match="priority_normal_share"):
+        Settings()
