@@ -342,7 +342,14 @@ def _execution_row(execution: dict[str, Any]) -> list[str]:
 def executions(
     follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new executions.")] = False,
     limit: Annotated[int, typer.Option("--limit", min=1, help="How many recent ones.")] = 20,
-    playbook: Annotated[str | None, typer.Option("--playbook")] = None,
+    playbook: Annotated[str | None, typer.Option("--playbook", help="Only this playbook's.")] = None,
+    alert: Annotated[str | None, typer.Option("--alert", help="Only for alerts of this name.")] = None,
+    status: Annotated[str | None, typer.Option("--status", help="Only with this status (failed, …).")] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="Finished since: an age (2h, 7d) or ISO-8601.")
+    ] = None,
+    until: Annotated[str | None, typer.Option("--until", help="Finished until: an age or ISO-8601.")] = None,
+    offset: Annotated[int, typer.Option("--offset", min=0, help="Skip this many matches (paging).")] = 0,
     interval: Annotated[
         float, typer.Option("--interval", min=0.1, help="Seconds between polls with --follow.")
     ] = 2.0,
@@ -353,11 +360,11 @@ def executions(
     url: UrlOpt = "http://localhost:8080",
     token: TokenOpt = None,
 ) -> None:
-    """Recent executions, newest last; --follow to keep watching."""
+    """Executions, filtered and paged; --follow keeps watching."""
     http = client(url, token)
-    params: dict[str, Any] = {"limit": limit}
-    if playbook:
-        params["playbook"] = playbook
+    params: dict[str, Any] = {"limit": limit, "offset": offset}
+    filters = {"playbook": playbook, "alertname": alert, "status": status, "since": since, "until": until}
+    params.update({k: v for k, v in filters.items() if v})
     seen: set[str] = set()
     polls = 0
     while True:

@@ -8,7 +8,9 @@ API) in the same form.
 
 from __future__ import annotations
 
+import math
 import re
+from datetime import UTC, datetime
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
@@ -61,3 +63,36 @@ def format_duration(seconds: float) -> str:
     if rest_ms:
         parts.append(f"{rest_ms}ms")
     return "".join(parts)
+
+
+def parse_moment(value: str, now: float) -> float:
+    """A point in time as epoch seconds, from ISO-8601 (`2026-11-27T10:00:00Z`), epoch seconds, or
+    a duration meaning that long before `now` (`90m`, `1d`); raise ValueError naming the input."""
+    moment = _moment(value.strip(), now)
+    if moment is None or not 0 <= moment <= _LATEST:
+        raise ValueError(f"invalid time {value!r}: use an age (2h), ISO-8601 or epoch seconds")
+    return moment
+
+
+_LATEST = 1e11  # the year 5138: anything later is a typo, and would overflow a stream id
+
+
+def _moment(text: str, now: float) -> float | None:
+    try:
+        number = float(text)
+    except ValueError:
+        pass
+    else:
+        return number if math.isfinite(number) else None
+    if re.fullmatch(f"(?:{_PART.pattern})+", text.lower()):
+        return now - parse_duration(text)
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    try:
+        return moment.timestamp()
+    except (OverflowError, ValueError):  # year 1 with a positive offset, and the like
+        return None

@@ -93,6 +93,15 @@ class Keys:
         return f"{self.ns}flag-changed-at"
 
     @property
+    def flag_history(self) -> str:
+        """Capped stream of every flag value change, with the holder after it (written by flags.lua)."""
+        return f"{self.ns}flag-history"
+
+    def lease_origin(self, holder: str, flag: str) -> str:
+        """Which execution (alert, operator, reason) took `holder`'s lease on `flag` (JSON)."""
+        return f"{self.ns}lease-origin:{holder}:{flag}"
+
+    @property
     def job_successes(self) -> str:
         """Hash job id -> time of its last successful run."""
         return f"{self.ns}job-successes"

@@ -4,7 +4,8 @@
 -- Keys: {prefix}{name} (value), {prefix}{name}:leases (hash holder -> lease JSON,
 -- plus "~baseline"), {ns}leases (zset name -> next expiry), {ns}holder:{holder} (set of names),
 -- {ns}flag-changes (hash "name|reason" -> count of value changes, for /metrics) and
--- {ns}flag-changed-at (hash name -> time of its last change, so idle flags can be pruned).
+-- {ns}flag-changed-at (hash name -> time of its last change, so idle flags can be pruned),
+-- {ns}flag-history (capped stream of every value change: flag, value, held, holder, reason, at).
 -- {ns}reverted (set of holders an operator revert ended: the reconciler leaves them off).
 local op, P, NS, GRACE = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 local now = tonumber(ARGV[5])
@@ -15,6 +16,8 @@ end
 local IDX = NS .. 'leases'
 local CHANGES = NS .. 'flag-changes'
 local CHANGED_AT = NS .. 'flag-changed-at'
+local HISTORY = NS .. 'flag-history'
+local HISTORY_MAX = 20000  -- about a week of a busy service's changes; trimmed approximately
 local BASE = '~baseline'
 
 local function holder_key(h) return NS .. 'holder:' .. h end
@@ -43,14 +46,14 @@ local function scan(name)
       end
     end
   end
-  return count, best, max_exp, min_exp, baseline
+  return count, best, max_exp, min_exp, baseline, best_holder
 end
 
 -- Make the value key reflect the leases; restore the baseline when none is left.
 -- `kind` is the bounded reason counted for metrics (set, released, reverted, expired).
 local function settle(name, reason, kind)
   local vkey, lkey = P .. name, P .. name .. ':leases'
-  local count, best, max_exp, min_exp, baseline = scan(name)
+  local count, best, max_exp, min_exp, baseline, best_holder = scan(name)
   local old = redis.call('GET', vkey)
   local new = old
   if count == 0 then
@@ -74,6 +77,9 @@ local function settle(name, reason, kind)
   if old ~= new then
     local msg = {flag = name, value = new or cjson.null, reason = reason, at = now}
     redis.call('PUBLISH', P .. 'changes', cjson.encode(msg))
+    -- The same change, kept: the console's timeline and GET /api/flags/history read it.
+    redis.call('XADD', HISTORY, 'MAXLEN', '~', HISTORY_MAX, '*', 'flag', name, 'value', new or '',
+      'absent', new and '0' or '1', 'held', count > 0 and (best_holder or '') or '', 'reason', reason, 'at', now)
     redis.call('HINCRBY', CHANGES, name .. '|' .. kind, 1)
     redis.call('HSET', CHANGED_AT, name, now)
   end

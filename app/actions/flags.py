@@ -148,7 +148,7 @@ class FlagStore:
         routes the script by them). Keys found while it runs (a holder's flags, expired
         leases) cannot be named in advance; they share the same hash tag."""
         # Every op may settle a flag, which counts the change for /metrics.
-        keys = [self.namespace + k for k in ("leases", "flag-changes", "flag-changed-at")]
+        keys = [self.namespace + k for k in ("leases", "flag-changes", "flag-changed-at", "flag-history")]
         if op in ("set", "release", "revert"):
             name = str(args[0])
             keys += [self.prefix + name, self.prefix + name + ":leases"]

@@ -30,6 +30,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, sto
 from app import metrics, tracing
 from app.actions.alertmanager import AlertmanagerClient
 from app.actions.flags import FlagStore, alert_holder
+from app.actions.lease_origins import LeaseOrigin, LeaseOrigins
 from app.actions.outside import Adapters
 from app.engine.approvals import ApprovalStore
 from app.engine.executions import ExecutionStore
@@ -215,6 +216,19 @@ class Dispatcher:
                 holder=holder,
                 tombstone=tombstone,
                 default_ttl=self.settings.default_flag_ttl,
+                origins=LeaseOrigins(self.redis, self.keys, ttl_s=self.settings.execution_ttl),
+                origin=LeaseOrigin(
+                    execution_id=ex_id,
+                    playbook=spec.name,
+                    source=trigger.source,
+                    alertname=alert.labels.get("alertname", ""),
+                    labels=dict(alert.labels),
+                    fingerprint=alert.fingerprint,
+                    generator_url=alert.generator_url,
+                    external_url=alert.external_url,
+                    actor=trigger.actor if manual else None,
+                    reason=trigger.reason if manual else None,
+                ),
             ),
             facade_parts=parts,
             schedule=schedule,

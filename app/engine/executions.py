@@ -120,20 +120,39 @@ class ExecutionStore:
         await pipe.execute()
 
     async def recent(
-        self, *, limit: int = 50, playbook: str | None = None, status: str | None = None
+        self,
+        *,
+        limit: int = 50,
+        playbook: str | None = None,
+        status: str | None = None,
+        alertname: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        offset: int = 0,
     ) -> list[Execution]:
-        """Finished executions, newest first, optionally filtered."""
+        """Finished executions, newest first: those matching every filter given, that finished
+        in [since, until] (epoch seconds), skipping the first `offset` matches (paging)."""
         out: list[Execution] = []
-        last = "+"
+        skipped = 0
+        # Stream ids are the finish time in ms, so the time range bounds the scan itself.
+        last = str(int(until * 1000)) if until is not None else "+"
+        low = str(int(since * 1000)) if since is not None else "-"
         while len(out) < limit:
-            batch: Any = await self.redis.xrevrange(self.keys.executions, max=last, count=max(limit, 100))
+            batch: Any = await self.redis.xrevrange(
+                self.keys.executions, max=last, min=low, count=max(limit + offset, 100)
+            )
             if not batch:
                 break
             for _, fields in batch:
                 record = _exec_decoder.decode(fields["record"])
-                if (playbook is None or record.playbook == playbook) and (
-                    status is None or record.status == status
+                if (
+                    (playbook is None or record.playbook == playbook)
+                    and (status is None or record.status == status)
+                    and (alertname is None or record.alert.labels.get("alertname") == alertname)
                 ):
-                    out.append(record)
+                    if skipped < offset:
+                        skipped += 1
+                    else:
+                        out.append(record)
             last = "(" + batch[-1][0]
         return out[:limit]

@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 
 from app.actions.flags import FlagStore, check_name, encode_value
 from app.actions.kube import Kind
+from app.actions.lease_origins import LeaseOrigin, LeaseOrigins
 from app.actions.pagerduty import dedup_key, severity_of
 from app.durations import parse_duration
 from app.errors import GuardrailRefused, PermanentError
@@ -50,9 +51,19 @@ class FlagActions:
     """`ctx.flags`: leases on feature flags, held by the alert (or the operator for manual runs)."""
 
     def __init__(
-        self, store: FlagStore, recorder: Recorder, *, holder: str, tombstone: str, default_ttl: float
+        self,
+        store: FlagStore,
+        recorder: Recorder,
+        *,
+        holder: str,
+        tombstone: str,
+        default_ttl: float,
+        origins: LeaseOrigins | None = None,
+        origin: LeaseOrigin | None = None,
     ) -> None:
         self._store = store
+        self._origins = origins
+        self._origin = origin
         self._recorder = recorder
         self._holder = holder
         self._tombstone = tombstone
@@ -83,6 +94,8 @@ class FlagActions:
             )
             if not outcome.applied:
                 raise GuardrailRefused(outcome.refused_reason or "refused")
+            if self._origins is not None and self._origin is not None:
+                await self._origins.record(self._holder, name, self._origin)
             return {"effective": outcome.value, "expires_at_ms": outcome.expires_at_ms}
 
         params = {"value": text, "ttl_s": ttl_s, "holder": self._holder}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import msgspec
@@ -10,15 +11,18 @@ from litestar.exceptions import ClientException, HTTPException, NotFoundExceptio
 from litestar.params import Parameter
 
 from app.actions.flags import PAUSED_FLAG, InvalidFlagName
+from app.durations import parse_moment
 from app.engine.approvals import Decision, Pending
 from app.engine.triggers import Plan
 from app.jobs.cost_exporter import user_label
 from app.models import ActionRecord, Alert, Execution
 from app.plugins.overview import playbook_view
-from app.web import operations
+from app.web import finding, operations
 from app.web.auth import actor_of, operator, reader
+from app.web.holders import history, holders
 from app.web.limits import bounded_json
 from app.web.operations import runtime_of
+from app.web.readable import Holder
 from app.web.webhook import parse_payload
 
 
@@ -56,6 +60,18 @@ class QueueInfo(msgspec.Struct):
     lanes: dict[str, LaneDepth]
 
 
+class HolderInfo(msgspec.Struct, omit_defaults=True):
+    """Who a lease holder is, for people: the alert (name, key labels, links) or the operator."""
+
+    kind: str
+    name: str
+    label: str
+    detail: str = ""
+    execution_id: str | None = None
+    alertmanager_url: str | None = None
+    generator_url: str | None = None
+
+
 class LeaseInfo(msgspec.Struct):
     """One holder's lease on a flag."""
 
@@ -63,6 +79,7 @@ class LeaseInfo(msgspec.Struct):
     value: str
     set_at: float
     expires_at: float
+    held_by: HolderInfo | None = None
 
 
 class FlagInfo(msgspec.Struct):
@@ -73,6 +90,37 @@ class FlagInfo(msgspec.Struct):
     baseline: str | None
     baseline_absent: bool
     leases: list[LeaseInfo]
+
+
+class ChangeInfo(msgspec.Struct):
+    """One change of a flag's effective value."""
+
+    flag: str
+    value: str | None
+    at: float
+    reason: str
+    holder: str | None  # whose lease decides the value after it; None = back at baseline
+    held_by: HolderInfo | None = None
+
+
+class PeriodInfo(msgspec.Struct):
+    """A time a flag held one leased value (`end` None: it still holds)."""
+
+    flag: str
+    value: str | None
+    start: float
+    end: float | None
+    holder: str
+    held_by: HolderInfo | None = None
+
+
+class FlagHistoryInfo(msgspec.Struct):
+    """Flag changes and leased periods in [since, until]."""
+
+    since: float
+    until: float
+    changes: list[ChangeInfo]
+    periods: list[PeriodInfo]
 
 
 class Reverted(msgspec.Struct):
@@ -139,6 +187,10 @@ class Simulation(msgspec.Struct):
     alerts: list[AlertPlan]
 
 
+def _holder_info(h: Holder) -> HolderInfo:
+    return HolderInfo(h.kind, h.title, h.label, h.detail, h.execution_id, h.alertmanager_url, h.generator_url)
+
+
 def _plan_info(plan: Plan) -> PlanInfo:
     return PlanInfo(plan.playbook, plan.would_run, plan.skipped_reason, plan.error, plan.actions)
 
@@ -179,6 +231,7 @@ class ApiController(Controller):
         """Flags with leases: the active mitigations (and the kill switch while it is on)."""
         runtime = runtime_of(request)
         states = await runtime.flags.active()
+        named = await holders(request, states)
         pause = await runtime.pause.get()
         switch = [FlagInfo(PAUSED_FLAG, "true", None, True, [])] if pause.paused else []
         return switch + [
@@ -188,12 +241,56 @@ class ApiController(Controller):
                 baseline=s.baseline,
                 baseline_absent=s.baseline_absent,
                 leases=[
-                    LeaseInfo(lease.holder, lease.value, lease.set_at_ms / 1000, lease.expires_at_ms / 1000)
+                    LeaseInfo(
+                        lease.holder,
+                        lease.value,
+                        lease.set_at_ms / 1000,
+                        lease.expires_at_ms / 1000,
+                        _holder_info(named[(s.name, lease.holder)]),
+                    )
                     for lease in s.leases
                 ],
             )
             for s in states
         ]
+
+    @get("/flags/history", guards=[reader])
+    async def flag_history(
+        self,
+        request: Request[Any, Any, Any],
+        since: str = Parameter(default="24h", description="ISO-8601, epoch seconds or an age (24h)"),
+        until: str | None = Parameter(default=None, description="ISO-8601, epoch seconds or an age"),
+    ) -> FlagHistoryInfo:
+        """Every flag value change in the window (default the last 24 h), oldest first, and the
+        periods each flag held a leased value, with holders named by alert or operator."""
+        now = time.time()
+        try:
+            start = parse_moment(since, now)
+            end = parse_moment(until, now) if until else now
+        except ValueError as exc:
+            raise ClientException(str(exc)) from None
+        if start > end:
+            raise ClientException("since is after until")
+        periods, changes, named = await history(request, start, end)
+        return FlagHistoryInfo(
+            start,
+            end,
+            [
+                ChangeInfo(
+                    c.flag,
+                    c.value,
+                    c.at,
+                    c.reason,
+                    c.holder or None,
+                    _holder_info(named[(c.flag, c.holder)]) if (c.flag, c.holder) in named else None,
+                )
+                for c in changes
+            ],
+            [
+                PeriodInfo(p.flag, p.value, p.start, p.end, p.holder, _holder_info(named[(p.flag, p.holder)]))
+                for p in periods
+            ],
+        )
 
     @delete("/flags/{name:str}", guards=[operator], status_code=200)
     async def revert_flag(self, request: Request[Any, Any, Any], name: str) -> Reverted:
@@ -266,11 +363,21 @@ class ApiController(Controller):
         self,
         request: Request[Any, Any, Any],
         limit: int = Parameter(default=50, ge=1, le=1000),
+        offset: int = Parameter(default=0, ge=0, le=100_000),
         playbook: str | None = None,
+        alertname: str | None = None,
         status: str | None = None,
+        since: str | None = Parameter(default=None, description="ISO-8601, epoch seconds or an age (2h)"),
+        until: str | None = Parameter(default=None, description="ISO-8601, epoch seconds or an age (2h)"),
     ) -> list[Execution]:
-        """Finished executions, newest first."""
-        return await runtime_of(request).executions.recent(limit=limit, playbook=playbook, status=status)
+        """Finished executions, newest first, filtered by playbook, alert name, status and the
+        time they finished (since/until); page with limit and offset."""
+        raw = {"playbook": playbook, "alertname": alertname, "status": status, "since": since}
+        try:
+            query = finding.query_of({**raw, "until": until, "offset": offset}, limit=limit)
+        except ValueError as exc:
+            raise ClientException(str(exc)) from None
+        return await runtime_of(request).executions.recent(**query.store_args())
 
     @get("/executions/{execution_id:str}", guards=[reader])
     async def get_execution(self, request: Request[Any, Any, Any], execution_id: str) -> Execution:

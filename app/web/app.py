@@ -19,7 +19,7 @@ from app.actions.redaction import Redactor
 from app.engine.runtime import Runtime
 from app.plugins.registry import Registry
 from app.settings import Settings
-from app.web import ofrep
+from app.web import console, ofrep
 from app.web.api import ApiController
 from app.web.console import ConsoleController
 from app.web.console_guard import console_guard, csp_nonce
@@ -81,6 +81,7 @@ def create_app(
             ApiController,
             PauseController,
             ConsoleController,
+            console.STATIC,
             *ofrep.ROUTES,
             healthz,
             readyz,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import time
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -22,19 +23,25 @@ from litestar.datastructures import Cookie
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
 from litestar.params import Body
-from litestar.response import Redirect, Template
+from litestar.response import Redirect, ServerSentEvent, Template
+from litestar.static_files import create_static_files_router
 
 from app.actions.flags import InvalidFlagName
 from app.engine.approvals import Decision
 from app.plugins.overview import playbook_view
-from app.web import auth, limits, operations, session
+from app.web import auth, finding, limits, live, operations, readable, session, timeline_svg
 from app.web import pause as pause_api
 from app.web.console_guard import secure_request
+from app.web.holders import history, holders
 from app.web.operations import runtime_of
 from app.web.proxy import client_address, proxy_identity
 from app.web.throttle import LoginThrottle
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
+# The console's CSS and JavaScript as files (never inline), so a strict CSP can forbid inline code.
+STATIC = create_static_files_router(
+    path="/ui/static", directories=[Path(__file__).parent / "static"], include_in_schema=False
+)
 
 # Every message the console shows; the URL carries only the code and an id-shaped subject.
 MESSAGES = {
@@ -92,21 +99,14 @@ def _back(code: str, subject: str | None = None, ok: bool = True) -> Redirect:
     return Redirect(f"/ui?{urlencode(query)}")
 
 
-def _ago(ts: float | None) -> str:
-    if not ts:
-        return "-"
-    delta = time.time() - ts
-    if delta < 0:
-        return f"in {_span(-delta)}"
-    return f"{_span(delta)} ago"
-
-
-def _span(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:.0f}s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f}m"
-    return f"{seconds / 3600:.1f}h"
+_ago = readable.ago
+# What templates get to format records (app/web/readable.py).
+_FORMATS: dict[str, Any] = {
+    "ago": readable.ago,
+    "iso": readable.iso,
+    "pretty": readable.pretty,
+    "duration_ms": readable.duration_ms,
+}
 
 
 class ConsoleController(Controller):
@@ -174,6 +174,10 @@ class ConsoleController(Controller):
                 "pause": await runtime.pause.get(),
                 "ago": _ago,
                 "playbooks": playbooks,
+                "ranges": list(timeline_svg.RANGES),
+                "range": request.query_params.get("range")
+                if request.query_params.get("range") in timeline_svg.RANGES
+                else "24h",
                 "ok": message(request.query_params.get("ok"), request.query_params.get("subject")),
                 "error": message(request.query_params.get("error"), request.query_params.get("subject")),
             },
@@ -183,15 +187,23 @@ class ConsoleController(Controller):
     async def fragment(self, request: Request[Any, Any, Any], name: str) -> Template:
         current = await _require(request)
         runtime = runtime_of(request)
-        context: dict[str, Any] = {"session": current, "ago": _ago}
+        context: dict[str, Any] = {"session": current, **_FORMATS}
         if name == "flags":
             context["flags"] = await runtime.flags.active()
+            context["holders"] = await holders(request, context["flags"])
         elif name == "approvals":
             context["approvals"] = await runtime.dispatcher.approvals.pending()
         elif name == "executions":
             context["executions"] = await runtime.executions.recent(limit=25)
         elif name == "pause":
             context["pause"] = await runtime.pause.get()
+        elif name == "timeline":
+            span = timeline_svg.RANGES.get(request.query_params.get("range", "24h"), 86400)
+            now = time.time()
+            periods, changes, named = await history(request, now - span, now)
+            context["svg"] = timeline_svg.render(
+                periods, changes, now - span, now, lambda h, f: named[(f, h)].label
+            )
         elif name == "jobs":
             context["jobs"] = await runtime.scheduler.status()
             context["leader"] = await runtime.scheduler.leader()
@@ -199,13 +211,49 @@ class ConsoleController(Controller):
             raise NotFoundException(f"no such section: {name}")
         return Template(f"fragments/{name}.html", context=context)
 
+    @get("/events")
+    async def live_events(self, request: Request[Any, Any, Any]) -> ServerSentEvent:
+        await _require(request)
+        return ServerSentEvent(live.events(runtime_of(request)), headers={"Cache-Control": "no-store"})
+
+    @get("/executions")
+    async def find_executions(self, request: Request[Any, Any, Any]) -> Template:
+        current = await _require(request)
+        runtime = runtime_of(request)
+        raw = {
+            k: request.query_params.get(k, "") for k in ("playbook", "alertname", "status", "since", "until")
+        }
+        context: dict[str, Any] = {
+            "session": current,
+            "raw": raw,
+            "statuses": finding.STATUSES,
+            "playbook_names": sorted(spec.name for spec in runtime.registry),
+            "executions": [],
+            "more": False,
+            **_FORMATS,
+        }
+        try:
+            query = finding.query_of({**raw, "offset": request.query_params.get("offset", "0")})
+        except ValueError as exc:
+            context.update(q=finding.ExecutionQuery(), error=str(exc))
+            return Template("executions.html", context=context, status_code=400)
+        args = {**query.store_args(), "limit": query.limit + 1}  # one more tells whether a next page exists
+        found = await runtime.executions.recent(**args)
+
+        def page_link(offset: int) -> str:
+            return urlencode({**{k: v for k, v in raw.items() if v}, "offset": max(0, offset)})
+
+        context.update(q=query, executions=found[: query.limit], more=len(found) > query.limit)
+        context["page_link"] = page_link
+        return Template("executions.html", context=context)
+
     @get("/executions/{execution_id:str}")
     async def execution(self, request: Request[Any, Any, Any], execution_id: str) -> Template:
         current = await _require(request)
         execution = await runtime_of(request).executions.get(execution_id)
         if execution is None:
             raise NotFoundException(f"no execution {execution_id!r}")
-        return Template("execution.html", context={"session": current, "execution": execution, "ago": _ago})
+        return Template("execution.html", context={"session": current, "execution": execution, **_FORMATS})
 
     @post("/flags/{name:str}/revert")
     async def revert(self, request: Request[Any, Any, Any], name: str) -> Redirect:

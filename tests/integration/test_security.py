@@ -286,7 +286,8 @@ def test_console_pages_carry_security_headers_and_show_only_fixed_messages(
             response = client.get(path)
             assert response.status_code == 200
             csp = response.headers["content-security-policy"]
-            assert "frame-ancestors 'none'" in csp and "script-src 'nonce-" in csp
+            assert "frame-ancestors 'none'" in csp and "script-src 'self'" in csp
+            assert "style-src 'self';" in csp
             assert "unsafe-inline" not in csp.split("script-src", 1)[1].split(";")[0]
             assert response.headers["x-frame-options"] == "DENY"
             assert response.headers["x-content-type-options"] == "nosniff"
