@@ -139,9 +139,10 @@ class Dispatcher:
                 if released.actions or released.status != "succeeded":
                     results.append(released)
             specs = self.registry.match(alert)
-            source = trigger.source if trigger else "alertmanager"
+            # The queue entry's whole trigger (a re-apply's `state_only` above all) reaches each run.
+            incoming = trigger or Trigger()
             for spec in specs:
-                results.append(await self.run(spec, alert, event_key, Trigger(source=source, reason=reason)))
+                results.append(await self.run(spec, alert, event_key, incoming))
             if specs and alert.firing:
                 # After the runs, so the reconciler knows whether leases should exist. A crash
                 # before this leaves the entry unacknowledged: its redelivery tracks it.

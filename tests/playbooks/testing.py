@@ -185,3 +185,10 @@ async def level(alert: Alert, ctx: Context) -> None:
     cooldown). The lease TTL comes from the alert's `ttl` label."""
     await ctx.flags.set("level.flag", "on", ttl=alert.labels.get("ttl", "3s"))
     await ctx.act("test.page", alert.name, lambda: _incr("pages:level"))
+
+
+@playbook(match='alertname="LevelEachTime"')
+async def level_each_time(alert: Alert, ctx: Context) -> None:
+    """`level` without a cooldown: only `state_only` keeps a re-apply from paging again."""
+    await ctx.flags.set("level.each", "on", ttl=alert.labels.get("ttl", "3s"))
+    await ctx.act("test.page", alert.name, lambda: _incr("pages:level_each_time"))
