@@ -133,8 +133,14 @@ class Keys:
 
     @property
     def reapply(self) -> str:
-        """Hash: fingerprint -> firing alert (JSON) whose playbooks were refused while paused."""
+        """Hash: fingerprint -> what was refused while paused for a firing alert (JSON: episode,
+        alert, whether every playbook or only named follow-ups), re-applied on resume."""
         return f"{self.ns}reapply"
+
+    def relapse(self, fingerprint: str, starts_at: str) -> str:
+        """Marker: a state-only re-apply of this episode's lapsed leases is queued and has not
+        run yet (so each reconciler pass does not queue another)."""
+        return f"{self.ns}relapse:{fingerprint}:{starts_at}"
 
     @property
     def reverted(self) -> str:

@@ -143,6 +143,10 @@ class Dispatcher:
             incoming = trigger or Trigger()
             for spec in specs:
                 results.append(await self.run(spec, alert, event_key, incoming))
+            if incoming.state_only and any(r.status != "refused" for r in results):
+                # Ran (not refused by a pause, which would queue it every pass): a later lapse
+                # in this episode may be queued again.
+                await self.firing.relapsed(alert)
             if specs and alert.firing:
                 # After the runs, so the reconciler knows whether leases should exist. A crash
                 # before this leaves the entry unacknowledged: its redelivery tracks it.
@@ -295,8 +299,11 @@ class Dispatcher:
                 return execution
             if paused:
                 execution.skipped_reason = "paused: autonomic.paused is set"
-                if alert.firing and trigger.source != "manual":
-                    await self.firing.defer(alert)
+                # Resuming re-applies what was refused, no more: a state-only re-apply is not
+                # deferred (the reconciler finds the leases lapsed again), a follow-up only itself.
+                if alert.firing and trigger.source != "manual" and not trigger.state_only:
+                    named = spec.name if trigger.source == "followup" else ""
+                    await self.firing.defer(alert, playbook=named)
                 return await self._finish(execution, "refused")
             if events_blocked:
                 execution.skipped_reason = f"{events_blocked}: events skipped, flag leases applied"

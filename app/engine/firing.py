@@ -32,6 +32,12 @@ from app.models import ZERO_TIME, Alert
 _TRACK = files("app.engine").joinpath("track.lua").read_text()
 _FORGET = files("app.engine").joinpath("forget.lua").read_text()
 _RECONCILE = files("app.engine").joinpath("reconcile.lua").read_text()
+_DEFER = files("app.engine").joinpath("defer.lua").read_text()
+_REAPPLY = files("app.engine").joinpath("reapply.lua").read_text()
+_RELAPSE = files("app.engine").joinpath("relapse.lua").read_text()
+# A queued state-only re-apply normally runs within seconds (dispatch then drops the marker);
+# should its entry be lost, the lapse is queued again after this long.
+RELAPSE_MARKER_MS = 600_000
 # `seen` entries older than this are dropped: an alert firing that long without a single
 # notification or reconciler sighting is not renewed by them any more anyway.
 SEEN_RETENTION_MS = 86_400_000
@@ -72,6 +78,9 @@ class FiringAlerts:
         self._cluster = isinstance(redis, RedisCluster)
         self._forget = redis.register_script(_FORGET)
         self._reconcile = redis.register_script(_RECONCILE)
+        self._defer = redis.register_script(_DEFER)
+        self._reapply = redis.register_script(_REAPPLY)
+        self._relapse = redis.register_script(_RELAPSE)
 
     # -- written by dispatch --------------------------------------------------------------
 
@@ -107,11 +116,17 @@ class FiringAlerts:
             args=[alert.fingerprint, alert.episode, alert_holder(alert.fingerprint)],
         )
 
-    async def defer(self, alert: Alert) -> None:
-        """Remember that this firing alert's playbooks were refused (paused): re-apply on resume."""
-        await self.redis.hset(
-            self.keys.reapply, alert.fingerprint, _encoder.encode(Tracked(alert.episode, alert))
+    async def defer(self, alert: Alert, *, playbook: str = "") -> None:
+        """Remember that this firing alert's playbooks were refused (paused): re-apply on resume
+        every matching playbook, or only the follow-up `playbook` if one is named."""
+        await self._defer(
+            keys=[self.keys.reapply],
+            args=[alert.fingerprint, alert.episode, _encoder.encode(alert), uuid.uuid4().hex, playbook],
         )
+
+    async def relapsed(self, alert: Alert) -> None:
+        """A state-only re-apply of `alert` ran: a later lapse in its episode is queued again."""
+        await self.redis.delete(self.keys.relapse(alert.fingerprint, alert.episode))
 
     # -- read and written by the reconciler -----------------------------------------------
 
@@ -120,10 +135,10 @@ class FiringAlerts:
         raw: Any = await self.redis.hgetall(self.keys.tracked)
         return {fp: _tracked_decoder.decode(value) for fp, value in raw.items()}
 
-    async def deferred(self) -> dict[str, Alert]:
-        """Every alert waiting to be re-applied, by fingerprint."""
-        raw: Any = await self.redis.hgetall(self.keys.reapply)
-        return {fp: _tracked_decoder.decode(value).a for fp, value in raw.items()}
+    async def deferred(self) -> list[str]:
+        """The fingerprints of every alert waiting to be re-applied."""
+        raw: Any = await self.redis.hkeys(self.keys.reapply)
+        return [str(fp) for fp in raw]
 
     async def mark_seen(self, fingerprints: list[str]) -> None:
         """Record that these alerts fire now (Alertmanager reported them)."""
@@ -235,18 +250,25 @@ class FiringAlerts:
             await self.redis.zrem(self.keys.reconciled, *(a.fingerprint for a in found))
         return found
 
-    async def reapply(self, alert: Alert, *, reason: str = REAPPLIED, state_only: bool = False) -> None:
-        """Queue the alert's playbooks again (a fresh event: flags come back, events obey the
-        cooldown, or are all skipped when `state_only`) and drop it from the re-apply list,
-        atomically."""
-        meta = Trigger(source="system", reason=reason, state_only=state_only).to_meta()
-        fields: dict[Any, Any] = {
-            "k": f"reapply:{alert.fingerprint}:{uuid.uuid4().hex}",
-            "a": _encoder.encode(alert).decode(),
-            "tp": "",
-            "meta": meta,
-        }
-        pipe = self.redis.pipeline(transaction=True)
-        pipe.xadd(self.keys.alerts, fields)
-        pipe.hdel(self.keys.reapply, alert.fingerprint)
-        await pipe.execute()
+    async def reapply(self, fingerprint: str) -> int:
+        """Queue what a pause refused for this alert (a fresh event: flags come back, events obey
+        the cooldown) and drop it from the re-apply list, atomically and once however many
+        callers race; return how many entries were queued."""
+        full = Trigger(source="system", reason=REAPPLIED).to_meta()
+        followup = Trigger(source="followup", reason=REAPPLIED).to_meta()
+        queued = await self._reapply(
+            keys=[self.keys.reapply, self.keys.alerts], args=[fingerprint, full, followup]
+        )
+        return int(queued)
+
+    async def relapse(self, alert: Alert) -> bool:
+        """Queue a state-only re-apply (flag leases act, events are skipped) of an alert whose
+        leases lapsed while it still fires, unless one for its episode is queued and has not
+        run yet; return True if queued."""
+        meta = Trigger(source="system", reason=LAPSED, state_only=True).to_meta()
+        key = f"relapse:{alert.fingerprint}:{alert.episode}:{uuid.uuid4().hex}"
+        queued = await self._relapse(
+            keys=[self.keys.relapse(alert.fingerprint, alert.episode), self.keys.alerts],
+            args=[RELAPSE_MARKER_MS, key, _encoder.encode(alert), meta],
+        )
+        return bool(queued)

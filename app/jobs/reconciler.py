@@ -25,7 +25,7 @@ import structlog
 from app import metrics
 from app.actions.alertmanager import AlertmanagerClient, AlertmanagerUnreachable
 from app.actions.redaction import Redactor
-from app.engine.firing import LAPSED, FiringAlerts
+from app.engine.firing import FiringAlerts
 from app.engine.pause import PauseStore
 from app.engine.queue import AlertQueue, seen_mark
 from app.models import encoder
@@ -86,7 +86,7 @@ class Reconciler:
             # than its TTL): the state comes back, the events do not run again.
             lapsed = await self.firing.lapsed([fp for fp in present if tracked[fp].l])
             for fp in lapsed:
-                await self.firing.reapply(tracked[fp].a, reason=LAPSED, state_only=True)
+                await self.firing.relapse(tracked[fp].a)
             # Queued like a notification (deduplicated by episode like one).
             refired = await self.firing.refired(active, tracked)
             if refired:
@@ -119,9 +119,8 @@ class Reconciler:
         metrics.PAUSED.set(1 if state.paused else 0)
         if state.paused:
             return []
-        deferred = await self.firing.deferred()
-        for alert in deferred.values():
-            await self.firing.reapply(alert)
-        if deferred:
-            log.info("re-applied alerts refused while paused", alerts=len(deferred))
-        return sorted(deferred)
+        # Another replica may resume at the same moment: each record is queued by one of us.
+        reapplied = [fp for fp in await self.firing.deferred() if await self.firing.reapply(fp)]
+        if reapplied:
+            log.info("re-applied alerts refused while paused", alerts=len(reapplied))
+        return sorted(reapplied)
