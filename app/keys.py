@@ -127,6 +127,12 @@ class Keys:
         return f"{self.ns}tracked:absent"
 
     @property
+    def absent_since(self) -> str:
+        """Sorted set: fingerprint -> when a run of passes without it began (ms): absence must
+        also last `RECONCILE_RESOLVE_AFTER` before the reconciler resolves."""
+        return f"{self.ns}tracked:absent-since"
+
+    @property
     def reconciled(self) -> str:
         """Sorted set: fingerprint -> when the reconciler resolved it (its re-fire is adopted)."""
         return f"{self.ns}reconciled"

@@ -33,7 +33,7 @@ from app.actions.flags import FlagStore, alert_holder
 from app.actions.outside import Adapters
 from app.engine.approvals import ApprovalStore
 from app.engine.executions import ExecutionStore
-from app.engine.firing import FiringAlerts
+from app.engine.firing import RECONCILED, RECONCILED_TOMBSTONE, FiringAlerts
 from app.engine.followups import FollowUps
 from app.engine.resolve import RESOLVE
 from app.engine.triggers import Plan, Trigger, execution_id, operator_holder
@@ -130,7 +130,9 @@ class Dispatcher:
                     # As long as repeats of the notification are deduplicated: late firing
                     # work for this episode is refused for the same window.
                     self.keys.resolved(alert.fingerprint, alert.episode),
-                    "1",
+                    # Marked when the reconciler resolved it: only such a tombstone is cleared
+                    # by a re-fire of the same episode (an Alertmanager that lost its state).
+                    RECONCILED_TOMBSTONE if reason == RECONCILED else "1",
                     ex=max(60, int(self.settings.dedup_ttl)),
                 )
                 await self.firing.forget(alert)

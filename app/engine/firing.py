@@ -35,6 +35,7 @@ _RECONCILE = files("app.engine").joinpath("reconcile.lua").read_text()
 _DEFER = files("app.engine").joinpath("defer.lua").read_text()
 _REAPPLY = files("app.engine").joinpath("reapply.lua").read_text()
 _RELAPSE = files("app.engine").joinpath("relapse.lua").read_text()
+_READOPT = files("app.engine").joinpath("readopt.lua").read_text()
 # A queued state-only re-apply normally runs within seconds (dispatch then drops the marker);
 # should its entry be lost, the lapse is queued again after this long.
 RELAPSE_MARKER_MS = 600_000
@@ -44,6 +45,10 @@ SEEN_RETENTION_MS = 86_400_000
 RECONCILED = "reconciled: no longer active in Alertmanager"
 REAPPLIED = "re-applied: the alert still fires after the pause"
 LAPSED = "re-applied: its leases expired while Alertmanager still reports the alert"
+READOPTED = "re-applied: Alertmanager reports the alert firing again after the reconciler resolved it"
+# The value of a resolved tombstone the reconciler's resolve left (a re-fire of that very
+# episode clears it); any other resolve leaves "1".
+RECONCILED_TOMBSTONE = "reconciled"
 
 
 class Tracked(msgspec.Struct, frozen=True):
@@ -81,6 +86,7 @@ class FiringAlerts:
         self._defer = redis.register_script(_DEFER)
         self._reapply = redis.register_script(_REAPPLY)
         self._relapse = redis.register_script(_RELAPSE)
+        self._readopt = redis.register_script(_READOPT)
 
     # -- written by dispatch --------------------------------------------------------------
 
@@ -151,15 +157,26 @@ class FiringAlerts:
         pipe.hdel(self.keys.absent, *fingerprints)
         await pipe.execute()
 
-    async def count_absent(self, fingerprints: list[str]) -> dict[str, int]:
-        """One more pass in which no Alertmanager reported these alerts; return each count."""
+    async def count_absent(self, fingerprints: list[str]) -> dict[str, tuple[int, float]]:
+        """One more pass in which no Alertmanager reported these alerts; return for each the
+        count of passes and for how many seconds it has been missing (since the first of them)."""
         if not fingerprints:
             return {}
+        now_s, now_us = await self.redis.time()
+        now_ms = int(now_s) * 1000 + int(now_us) // 1000
         pipe = self.redis.pipeline(transaction=False)
         for fp in fingerprints:
             pipe.hincrby(self.keys.absent, fp, 1)
-        counts = await pipe.execute()
-        return dict(zip(fingerprints, (int(c) for c in counts), strict=True))
+        counts = [int(c) for c in await pipe.execute()]
+        # A sighting deletes the count, so a count of 1 starts a new run of absence.
+        started = {fp: now_ms for fp, count in zip(fingerprints, counts, strict=True) if count == 1}
+        if started:
+            await self.redis.zadd(self.keys.absent_since, started)
+        since = await self.redis.zmscore(self.keys.absent_since, fingerprints)
+        return {
+            fp: (count, (now_ms - int(at if at is not None else now_ms)) / 1000)
+            for fp, count, at in zip(fingerprints, counts, since, strict=True)
+        }
 
     async def drop_unseen(self, fingerprints: list[str]) -> list[str]:
         """Stop tracking those of `fingerprints` not seen firing within `SEEN_RETENTION_MS`
@@ -172,6 +189,7 @@ class FiringAlerts:
             pipe = self.redis.pipeline(transaction=False)
             pipe.hdel(self.keys.tracked, *stale)
             pipe.hdel(self.keys.absent, *stale)
+            pipe.zrem(self.keys.absent_since, *stale)
             await pipe.execute()
         return stale
 
@@ -189,6 +207,7 @@ class FiringAlerts:
         # is renewed next time (renewing twice is harmless).
         pipe.set(self.keys.renewed_until, now_ms - 1)
         pipe.zremrangebyscore(self.keys.seen, "-inf", now_ms - SEEN_RETENTION_MS)
+        pipe.zremrangebyscore(self.keys.absent_since, "-inf", now_ms - SEEN_RETENTION_MS)
         await pipe.execute()
         return renewed
 
@@ -206,7 +225,15 @@ class FiringAlerts:
                 self.keys.seen,
                 self.keys.reconciled,
             ],
-            args=[alert.fingerprint, self.dedup_ttl_ms, resolved.event_key, _encoder.encode(resolved), meta],
+            # Its own entry key (so its executions' ids): should the episode be re-adopted, its
+            # dedup key is dropped, and the next resolve (Alertmanager's or ours) is a new event.
+            args=[
+                alert.fingerprint,
+                self.dedup_ttl_ms,
+                f"reconciled:{resolved.event_key}:{uuid.uuid4().hex}",
+                _encoder.encode(resolved),
+                meta,
+            ],
         )
         return bool(queued)
 
@@ -270,5 +297,25 @@ class FiringAlerts:
         queued = await self._relapse(
             keys=[self.keys.relapse(alert.fingerprint, alert.episode), self.keys.alerts],
             args=[RELAPSE_MARKER_MS, key, _encoder.encode(alert), meta],
+        )
+        return bool(queued)
+
+    async def readopt(self, alert: Alert) -> bool:
+        """Queue a re-fire of the episode the reconciler itself resolved (same startsAt), clearing
+        the tombstone that resolve left; False (nothing done) if the episode was not resolved by
+        the reconciler: then the re-fire is a new episode, queued like a notification."""
+        resolved = msgspec.structs.replace(alert, status="resolved")
+        meta = Trigger(source="system", reason=READOPTED).to_meta()
+        queued = await self._readopt(
+            keys=[
+                self.keys.resolved(alert.fingerprint, alert.episode),
+                self.keys.dedup(resolved.event_key),
+                self.keys.alerts,
+            ],
+            args=[
+                f"readopt:{alert.fingerprint}:{alert.episode}:{uuid.uuid4().hex}",
+                _encoder.encode(alert),
+                meta,
+            ],
         )
         return bool(queued)

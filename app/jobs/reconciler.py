@@ -6,7 +6,8 @@ configured Alertmanager for the active alerts (silenced and inhibited included: 
 silence stops paging people, not the mitigation):
 
 - still active: the alert is marked seen and its leases renewed;
-- absent from every answering Alertmanager for two consecutive passes: its resolve is
+- absent from every answering Alertmanager for two consecutive passes and at least
+  `AUTONOMIC_RECONCILE_RESOLVE_AFTER` (default 2m): its resolve is
   queued exactly as a resolved webhook would be, recorded with the reason
   "reconciled: no longer active in Alertmanager";
 - no Alertmanager answers: nothing is renewed or resolved (leases run on their TTL);
@@ -45,7 +46,9 @@ class Reconciler:
         queue: AlertQueue,
         *,
         redact: Redactor | None = None,
+        resolve_after_s: float = 120.0,
     ) -> None:
+        self.resolve_after_s = resolve_after_s
         self.queue = queue
         self.firing = firing
         self.pause = pause
@@ -77,8 +80,11 @@ class Reconciler:
             absent = [fp for fp in tracked if fp not in active]
             await self.firing.mark_seen(present)
             resolved = []
-            for fp, passes in (await self.firing.count_absent(absent)).items():
-                if passes >= PASSES_TO_RESOLVE:
+            for fp, (passes, missing_s) in (await self.firing.count_absent(absent)).items():
+                # Passes and time both: an Alertmanager restarted with an empty state misses
+                # every alert until Prometheus resends (its resend delay, ~1m), whatever the
+                # reconcile interval.
+                if passes >= PASSES_TO_RESOLVE and missing_s >= self.resolve_after_s:
                     await self.firing.resolve(tracked[fp].a)
                     resolved.append(fp)
                     log.info("alert no longer active in Alertmanager; resolving", fingerprint=fp)
@@ -89,10 +95,13 @@ class Reconciler:
                 await self.firing.relapse(tracked[fp].a)
             # Queued like a notification (deduplicated by episode like one).
             refired = await self.firing.refired(active, tracked)
-            if refired:
+            # The episode the reconciler resolved itself (same startsAt) has run under its
+            # notification's key: it is queued afresh. A new episode is queued like a notification.
+            fresh = [a for a in refired if not await self.firing.readopt(a)]
+            if fresh:
                 items = [
                     (a.event_key, encoder.encode(a).decode(), "", seen_mark(a.status, a.fingerprint))
-                    for a in refired
+                    for a in fresh
                 ]
                 await self.queue.enqueue(items)
             result.update(
