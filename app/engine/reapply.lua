@@ -9,6 +9,10 @@ if not raw or redis.call('HDEL', KEYS[1], ARGV[1]) ~= 1 then
   return 0
 end
 local record = cjson.decode(raw)
+if record.n == nil then
+  -- Written by a version before follow-ups were kept apart: {e, a (the alert as an object)}.
+  record = {e = record.e, a = cjson.encode(record.a), n = 'legacy', f = true, p = {}}
+end
 local key = 'reapply:' .. ARGV[1] .. ':' .. record.e .. ':' .. record.n
 local queued = 0
 if record.f then

@@ -121,3 +121,14 @@ async def test_concurrent_re_applies_of_one_alert_queue_it_once(aredis: aioredis
     assert await alerts.relapse(lapsed) is True
     # Another episode's lapse is its own.
     assert await alerts.relapse(firing("fp2", starts_at="2026-11-26T12:00:00Z")) is True
+
+
+async def test_a_record_of_the_previous_format_is_re_applied_in_full(aredis: aioredis.Redis, ns: str) -> None:
+    alerts, keys = firing_alerts(aredis, ns), Keys(ns)
+    alert_ = firing()
+    old = msgspec.json.encode({"e": alert_.episode, "a": alert_})  # before follow-ups were kept apart
+    await aredis.hset(keys.reapply, "fp1", old)
+    assert await alerts.reapply("fp1") == 1
+    ((_, fields),) = await aredis.xrange(keys.alerts)
+    assert "run" not in fields and Trigger.from_meta(fields["meta"]).reason == REAPPLIED
+    assert msgspec.json.decode(fields["a"], type=Alert) == alert_
