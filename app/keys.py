@@ -140,14 +140,26 @@ class Keys:
         return f"{self.ns}tracked:absent"
 
     @property
+    def absent_since(self) -> str:
+        """Sorted set: fingerprint -> when a run of passes without it began (ms): absence must
+        also last `RECONCILE_RESOLVE_AFTER` before the reconciler resolves."""
+        return f"{self.ns}tracked:absent-since"
+
+    @property
     def reconciled(self) -> str:
         """Sorted set: fingerprint -> when the reconciler resolved it (its re-fire is adopted)."""
         return f"{self.ns}reconciled"
 
     @property
     def reapply(self) -> str:
-        """Hash: fingerprint -> firing alert (JSON) whose playbooks were refused while paused."""
+        """Hash: fingerprint -> what was refused while paused for a firing alert (JSON: episode,
+        alert, whether every playbook or only named follow-ups), re-applied on resume."""
         return f"{self.ns}reapply"
+
+    def relapse(self, fingerprint: str, starts_at: str) -> str:
+        """Marker: a state-only re-apply of this episode's lapsed leases is queued and has not
+        run yet (so each reconciler pass does not queue another)."""
+        return f"{self.ns}relapse:{fingerprint}:{starts_at}"
 
     @property
     def reverted(self) -> str:

@@ -158,6 +158,9 @@ class Settings(BaseSettings):
     alertmanager_token_file: Path | None = None
     alertmanager_ca_bundle: Path | None = None
     reconcile_interval: str = "30s"
+    # Absence must last this long too (not only two passes): an Alertmanager restarted with
+    # an empty state learns the alert again only at Prometheus' resend delay (~1m).
+    reconcile_resolve_after: Seconds = Field(120.0, ge=0)
 
     leader_ttl: Seconds = 15.0
     job_cost_exporter: str = "interval:30s"

@@ -34,7 +34,7 @@ from app.actions.lease_origins import LeaseOrigin, LeaseOrigins
 from app.actions.outside import Adapters
 from app.engine.approvals import ApprovalStore
 from app.engine.executions import ExecutionStore
-from app.engine.firing import FiringAlerts
+from app.engine.firing import RECONCILED, RECONCILED_TOMBSTONE, FiringAlerts
 from app.engine.followups import FollowUps
 from app.engine.resolve import RESOLVE
 from app.engine.triggers import Plan, Trigger, execution_id, operator_holder
@@ -131,7 +131,9 @@ class Dispatcher:
                     # As long as repeats of the notification are deduplicated: late firing
                     # work for this episode is refused for the same window.
                     self.keys.resolved(alert.fingerprint, alert.episode),
-                    "1",
+                    # Marked when the reconciler resolved it: only such a tombstone is cleared
+                    # by a re-fire of the same episode (an Alertmanager that lost its state).
+                    RECONCILED_TOMBSTONE if reason == RECONCILED else "1",
                     ex=max(60, int(self.settings.dedup_ttl)),
                 )
                 await self.firing.forget(alert)
@@ -140,9 +142,14 @@ class Dispatcher:
                 if released.actions or released.status != "succeeded":
                     results.append(released)
             specs = self.registry.match(alert)
-            source = trigger.source if trigger else "alertmanager"
+            # The queue entry's whole trigger (a re-apply's `state_only` above all) reaches each run.
+            incoming = trigger or Trigger()
             for spec in specs:
-                results.append(await self.run(spec, alert, event_key, Trigger(source=source, reason=reason)))
+                results.append(await self.run(spec, alert, event_key, incoming))
+            if incoming.state_only and any(r.status != "refused" for r in results):
+                # Ran (not refused by a pause, which would queue it every pass): a later lapse
+                # in this episode may be queued again.
+                await self.firing.relapsed(alert)
             if specs and alert.firing:
                 # After the runs, so the reconciler knows whether leases should exist. A crash
                 # before this leaves the entry unacknowledged: its redelivery tracks it.
@@ -308,8 +315,11 @@ class Dispatcher:
                 return execution
             if paused:
                 execution.skipped_reason = "paused: autonomic.paused is set"
-                if alert.firing and trigger.source != "manual":
-                    await self.firing.defer(alert)
+                # Resuming re-applies what was refused, no more: a state-only re-apply is not
+                # deferred (the reconciler finds the leases lapsed again), a follow-up only itself.
+                if alert.firing and trigger.source != "manual" and not trigger.state_only:
+                    named = spec.name if trigger.source == "followup" else ""
+                    await self.firing.defer(alert, playbook=named)
                 return await self._finish(execution, "refused")
             if events_blocked:
                 execution.skipped_reason = f"{events_blocked}: events skipped, flag leases applied"

@@ -25,7 +25,7 @@ from redis.exceptions import NoScriptError
 
 from app.actions.flags import FlagStore, alert_holder
 from app.coalesce import Coalescer
-from app.engine.lanes import LanePolicy
+from app.engine.lanes import HIGH, LanePolicy
 from app.engine.triggers import Trigger
 from app.keys import Keys
 from app.models import ZERO_TIME, Alert
@@ -33,12 +33,23 @@ from app.models import ZERO_TIME, Alert
 _TRACK = files("app.engine").joinpath("track.lua").read_text()
 _FORGET = files("app.engine").joinpath("forget.lua").read_text()
 _RECONCILE = files("app.engine").joinpath("reconcile.lua").read_text()
+_DEFER = files("app.engine").joinpath("defer.lua").read_text()
+_REAPPLY = files("app.engine").joinpath("reapply.lua").read_text()
+_RELAPSE = files("app.engine").joinpath("relapse.lua").read_text()
+_READOPT = files("app.engine").joinpath("readopt.lua").read_text()
+# A queued state-only re-apply normally runs within seconds (dispatch then drops the marker);
+# should its entry be lost, the lapse is queued again after this long.
+RELAPSE_MARKER_MS = 600_000
 # `seen` entries older than this are dropped: an alert firing that long without a single
 # notification or reconciler sighting is not renewed by them any more anyway.
 SEEN_RETENTION_MS = 86_400_000
 RECONCILED = "reconciled: no longer active in Alertmanager"
 REAPPLIED = "re-applied: the alert still fires after the pause"
 LAPSED = "re-applied: its leases expired while Alertmanager still reports the alert"
+READOPTED = "re-applied: Alertmanager reports the alert firing again after the reconciler resolved it"
+# The value of a resolved tombstone the reconciler's resolve left (a re-fire of that very
+# episode clears it); any other resolve leaves "1".
+RECONCILED_TOMBSTONE = "reconciled"
 
 
 class Tracked(msgspec.Struct, frozen=True):
@@ -82,6 +93,10 @@ class FiringAlerts:
         self._cluster = isinstance(redis, RedisCluster)
         self._forget = redis.register_script(_FORGET)
         self._reconcile = redis.register_script(_RECONCILE)
+        self._defer = redis.register_script(_DEFER)
+        self._reapply = redis.register_script(_REAPPLY)
+        self._relapse = redis.register_script(_RELAPSE)
+        self._readopt = redis.register_script(_READOPT)
 
     # -- written by dispatch --------------------------------------------------------------
 
@@ -117,11 +132,17 @@ class FiringAlerts:
             args=[alert.fingerprint, alert.episode, alert_holder(alert.fingerprint)],
         )
 
-    async def defer(self, alert: Alert) -> None:
-        """Remember that this firing alert's playbooks were refused (paused): re-apply on resume."""
-        await self.redis.hset(
-            self.keys.reapply, alert.fingerprint, _encoder.encode(Tracked(alert.episode, alert))
+    async def defer(self, alert: Alert, *, playbook: str = "") -> None:
+        """Remember that this firing alert's playbooks were refused (paused): re-apply on resume
+        every matching playbook, or only the follow-up `playbook` if one is named."""
+        await self._defer(
+            keys=[self.keys.reapply],
+            args=[alert.fingerprint, alert.episode, _encoder.encode(alert), uuid.uuid4().hex, playbook],
         )
+
+    async def relapsed(self, alert: Alert) -> None:
+        """A state-only re-apply of `alert` ran: a later lapse in its episode is queued again."""
+        await self.redis.delete(self.keys.relapse(alert.fingerprint, alert.episode))
 
     # -- read and written by the reconciler -----------------------------------------------
 
@@ -130,10 +151,10 @@ class FiringAlerts:
         raw: Any = await self.redis.hgetall(self.keys.tracked)
         return {fp: _tracked_decoder.decode(value) for fp, value in raw.items()}
 
-    async def deferred(self) -> dict[str, Alert]:
-        """Every alert waiting to be re-applied, by fingerprint."""
-        raw: Any = await self.redis.hgetall(self.keys.reapply)
-        return {fp: _tracked_decoder.decode(value).a for fp, value in raw.items()}
+    async def deferred(self) -> list[str]:
+        """The fingerprints of every alert waiting to be re-applied."""
+        raw: Any = await self.redis.hkeys(self.keys.reapply)
+        return [str(fp) for fp in raw]
 
     async def mark_seen(self, fingerprints: list[str]) -> None:
         """Record that these alerts fire now (Alertmanager reported them)."""
@@ -146,15 +167,26 @@ class FiringAlerts:
         pipe.hdel(self.keys.absent, *fingerprints)
         await pipe.execute()
 
-    async def count_absent(self, fingerprints: list[str]) -> dict[str, int]:
-        """One more pass in which no Alertmanager reported these alerts; return each count."""
+    async def count_absent(self, fingerprints: list[str]) -> dict[str, tuple[int, float]]:
+        """One more pass in which no Alertmanager reported these alerts; return for each the
+        count of passes and for how many seconds it has been missing (since the first of them)."""
         if not fingerprints:
             return {}
+        now_s, now_us = await self.redis.time()
+        now_ms = int(now_s) * 1000 + int(now_us) // 1000
         pipe = self.redis.pipeline(transaction=False)
         for fp in fingerprints:
             pipe.hincrby(self.keys.absent, fp, 1)
-        counts = await pipe.execute()
-        return dict(zip(fingerprints, (int(c) for c in counts), strict=True))
+        counts = [int(c) for c in await pipe.execute()]
+        # A sighting deletes the count, so a count of 1 starts a new run of absence.
+        started = {fp: now_ms for fp, count in zip(fingerprints, counts, strict=True) if count == 1}
+        if started:
+            await self.redis.zadd(self.keys.absent_since, started)
+        since = await self.redis.zmscore(self.keys.absent_since, fingerprints)
+        return {
+            fp: (count, (now_ms - int(at if at is not None else now_ms)) / 1000)
+            for fp, count, at in zip(fingerprints, counts, since, strict=True)
+        }
 
     async def drop_unseen(self, fingerprints: list[str]) -> list[str]:
         """Stop tracking those of `fingerprints` not seen firing within `SEEN_RETENTION_MS`
@@ -167,6 +199,7 @@ class FiringAlerts:
             pipe = self.redis.pipeline(transaction=False)
             pipe.hdel(self.keys.tracked, *stale)
             pipe.hdel(self.keys.absent, *stale)
+            pipe.zrem(self.keys.absent_since, *stale)
             await pipe.execute()
         return stale
 
@@ -184,6 +217,7 @@ class FiringAlerts:
         # is renewed next time (renewing twice is harmless).
         pipe.set(self.keys.renewed_until, now_ms - 1)
         pipe.zremrangebyscore(self.keys.seen, "-inf", now_ms - SEEN_RETENTION_MS)
+        pipe.zremrangebyscore(self.keys.absent_since, "-inf", now_ms - SEEN_RETENTION_MS)
         await pipe.execute()
         return renewed
 
@@ -201,7 +235,15 @@ class FiringAlerts:
                 self.keys.seen,
                 self.keys.reconciled,
             ],
-            args=[alert.fingerprint, self.dedup_ttl_ms, resolved.event_key, _encoder.encode(resolved), meta],
+            # Its own entry key (so its executions' ids): should the episode be re-adopted, its
+            # dedup key is dropped, and the next resolve (Alertmanager's or ours) is a new event.
+            args=[
+                alert.fingerprint,
+                self.dedup_ttl_ms,
+                f"reconciled:{resolved.event_key}:{uuid.uuid4().hex}",
+                _encoder.encode(resolved),
+                meta,
+            ],
         )
         return bool(queued)
 
@@ -245,18 +287,49 @@ class FiringAlerts:
             await self.redis.zrem(self.keys.reconciled, *(a.fingerprint for a in found))
         return found
 
-    async def reapply(self, alert: Alert, *, reason: str = REAPPLIED, state_only: bool = False) -> None:
-        """Queue the alert's playbooks again (a fresh event: flags come back, events obey the
-        cooldown, or are all skipped when `state_only`) and drop it from the re-apply list,
-        atomically."""
-        meta = Trigger(source="system", reason=reason, state_only=state_only).to_meta()
-        fields: dict[Any, Any] = {
-            "k": f"reapply:{alert.fingerprint}:{uuid.uuid4().hex}",
-            "a": _encoder.encode(alert).decode(),
-            "tp": "",
-            "meta": meta,
-        }
-        pipe = self.redis.pipeline(transaction=True)
-        pipe.xadd(self.keys.lane(self.lanes.lane(alert.labels)), fields)
-        pipe.hdel(self.keys.reapply, alert.fingerprint)
-        await pipe.execute()
+    async def reapply(self, fingerprint: str) -> int:
+        """Queue what a pause refused for this alert (a fresh event: flags come back, events obey
+        the cooldown) and drop it from the re-apply list, atomically and once however many
+        callers race; return how many entries were queued. Re-applies take the high lane, like
+        follow-ups and manual triggers: the record holds the alert, not yet its lane."""
+        full = Trigger(source="system", reason=REAPPLIED).to_meta()
+        followup = Trigger(source="followup", reason=REAPPLIED).to_meta()
+        queued = await self._reapply(
+            keys=[self.keys.reapply, self.keys.lane(HIGH)], args=[fingerprint, full, followup]
+        )
+        return int(queued)
+
+    async def relapse(self, alert: Alert) -> bool:
+        """Queue a state-only re-apply (flag leases act, events are skipped) of an alert whose
+        leases lapsed while it still fires, unless one for its episode is queued and has not
+        run yet; return True if queued."""
+        meta = Trigger(source="system", reason=LAPSED, state_only=True).to_meta()
+        key = f"relapse:{alert.fingerprint}:{alert.episode}:{uuid.uuid4().hex}"
+        queued = await self._relapse(
+            keys=[
+                self.keys.relapse(alert.fingerprint, alert.episode),
+                self.keys.lane(self.lanes.lane(alert.labels)),
+            ],
+            args=[RELAPSE_MARKER_MS, key, _encoder.encode(alert), meta],
+        )
+        return bool(queued)
+
+    async def readopt(self, alert: Alert) -> bool:
+        """Queue a re-fire of the episode the reconciler itself resolved (same startsAt), clearing
+        the tombstone that resolve left; False (nothing done) if the episode was not resolved by
+        the reconciler: then the re-fire is a new episode, queued like a notification."""
+        resolved = msgspec.structs.replace(alert, status="resolved")
+        meta = Trigger(source="system", reason=READOPTED).to_meta()
+        queued = await self._readopt(
+            keys=[
+                self.keys.resolved(alert.fingerprint, alert.episode),
+                self.keys.dedup(resolved.event_key),
+                self.keys.lane(self.lanes.lane(alert.labels)),
+            ],
+            args=[
+                f"readopt:{alert.fingerprint}:{alert.episode}:{uuid.uuid4().hex}",
+                _encoder.encode(alert),
+                meta,
+            ],
+        )
+        return bool(queued)

@@ -132,7 +132,13 @@ class Runtime:
         metrics.STATE.source = state
         session_secret = settings.session_secret.get_secret_value() if settings.session_secret else None
         keyring = KeyringSource(redis, keys.session_secret, session_secret)
-        reconciler = Reconciler(firing, pause, AlertmanagerClient.from_settings(settings), queue)
+        reconciler = Reconciler(
+            firing,
+            pause,
+            AlertmanagerClient.from_settings(settings),
+            queue,
+            resolve_after_s=settings.reconcile_resolve_after,
+        )
         dispatcher.alertmanager = reconciler.alertmanager
         return cls(
             settings,

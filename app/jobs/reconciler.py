@@ -6,7 +6,8 @@ configured Alertmanager for the active alerts (silenced and inhibited included: 
 silence stops paging people, not the mitigation):
 
 - still active: the alert is marked seen and its leases renewed;
-- absent from every answering Alertmanager for two consecutive passes: its resolve is
+- absent from every answering Alertmanager for two consecutive passes and at least
+  `AUTONOMIC_RECONCILE_RESOLVE_AFTER` (default 2m): its resolve is
   queued exactly as a resolved webhook would be, recorded with the reason
   "reconciled: no longer active in Alertmanager";
 - no Alertmanager answers: nothing is renewed or resolved (leases run on their TTL);
@@ -25,7 +26,7 @@ import structlog
 from app import metrics
 from app.actions.alertmanager import AlertmanagerClient, AlertmanagerUnreachable
 from app.actions.redaction import Redactor
-from app.engine.firing import LAPSED, FiringAlerts
+from app.engine.firing import FiringAlerts
 from app.engine.pause import PauseStore
 from app.engine.queue import AlertQueue, seen_mark
 from app.models import encoder
@@ -45,7 +46,9 @@ class Reconciler:
         queue: AlertQueue,
         *,
         redact: Redactor | None = None,
+        resolve_after_s: float = 120.0,
     ) -> None:
+        self.resolve_after_s = resolve_after_s
         self.queue = queue
         self.firing = firing
         self.pause = pause
@@ -77,8 +80,11 @@ class Reconciler:
             absent = [fp for fp in tracked if fp not in active]
             await self.firing.mark_seen(present)
             resolved = []
-            for fp, passes in (await self.firing.count_absent(absent)).items():
-                if passes >= PASSES_TO_RESOLVE:
+            for fp, (passes, missing_s) in (await self.firing.count_absent(absent)).items():
+                # Passes and time both: an Alertmanager restarted with an empty state misses
+                # every alert until Prometheus resends (its resend delay, ~1m), whatever the
+                # reconcile interval.
+                if passes >= PASSES_TO_RESOLVE and missing_s >= self.resolve_after_s:
                     await self.firing.resolve(tracked[fp].a)
                     resolved.append(fp)
                     log.info("alert no longer active in Alertmanager; resolving", fingerprint=fp)
@@ -86,10 +92,13 @@ class Reconciler:
             # than its TTL): the state comes back, the events do not run again.
             lapsed = await self.firing.lapsed([fp for fp in present if tracked[fp].l])
             for fp in lapsed:
-                await self.firing.reapply(tracked[fp].a, reason=LAPSED, state_only=True)
+                await self.firing.relapse(tracked[fp].a)
             # Queued like a notification (deduplicated by episode like one).
             refired = await self.firing.refired(active, tracked)
-            if refired:
+            # The episode the reconciler resolved itself (same startsAt) has run under its
+            # notification's key: it is queued afresh. A new episode is queued like a notification.
+            fresh = [a for a in refired if not await self.firing.readopt(a)]
+            if fresh:
                 items = [
                     (
                         a.event_key,
@@ -98,7 +107,7 @@ class Reconciler:
                         seen_mark(a.status, a.fingerprint),
                         self.queue.lanes.lane(a.labels),
                     )
-                    for a in refired
+                    for a in fresh
                 ]
                 await self.queue.enqueue(items)
             result.update(
@@ -125,9 +134,8 @@ class Reconciler:
         metrics.PAUSED.set(1 if state.paused else 0)
         if state.paused:
             return []
-        deferred = await self.firing.deferred()
-        for alert in deferred.values():
-            await self.firing.reapply(alert)
-        if deferred:
-            log.info("re-applied alerts refused while paused", alerts=len(deferred))
-        return sorted(deferred)
+        # Another replica may resume at the same moment: each record is queued by one of us.
+        reapplied = [fp for fp in await self.firing.deferred() if await self.firing.reapply(fp)]
+        if reapplied:
+            log.info("re-applied alerts refused while paused", alerts=len(reapplied))
+        return sorted(reapplied)

@@ -13,7 +13,7 @@ import httpx
 import pytest
 import redis
 
-from app.engine.firing import LAPSED, RECONCILED
+from app.engine.firing import LAPSED, READOPTED, RECONCILED
 from tests.conftest import TEST_PLAYBOOKS, WEBHOOK_TOKEN, service_env
 from tests.integration.helpers import OPERATOR, alert, executions, payload, post
 from tests.support.alertmanager import Alertmanager
@@ -26,6 +26,7 @@ QUICK = {
     "AUTONOMIC_PLAYBOOK_DIRS": str(TEST_PLAYBOOKS),
     "AUTONOMIC_JOB_LEASE_SWEEPER": "interval:200ms",
     "AUTONOMIC_LEADER_TTL": "3s",
+    "AUTONOMIC_RECONCILE_RESOLVE_AFTER": "1s",
 }
 
 
@@ -38,7 +39,7 @@ class Stack:
         self.ams: list[Alertmanager] = []
 
     def service(self, **env: str) -> Service:
-        svc = Service(service_env(self.ns, **QUICK, **env))
+        svc = Service(service_env(self.ns, **{**QUICK, **env}))
         self.services.append(svc)
         return svc
 
@@ -358,3 +359,65 @@ def test_a_re_fire_alertmanager_does_not_notify_is_adopted_from_its_api(
     assert [a["status"] for a in second["actions"]] == ["ok", "skipped"]  # inside the cooldown
     assert sync_redis.get(f"{ns}pages:level") == "1"
     assert metric(svc.url, 'autonomic_alerts_total{result="accepted"}') == 1  # one notification
+
+
+def test_an_alertmanager_restarted_empty_does_not_release_before_resolve_after(
+    stack: Stack, sync_redis: redis.Redis, flag_prefix: str, ns: str
+) -> None:
+    # Prometheus resends a firing alert only after its resend delay (~1m): until then an
+    # Alertmanager restarted without its state reports nothing, for many reconcile passes.
+    svc = stack.service(AUTONOMIC_RECONCILE_INTERVAL="200ms", AUTONOMIC_RECONCILE_RESOLVE_AFTER="1h")
+    am = stack.alertmanager(svc)
+    svc.env["AUTONOMIC_ALERTMANAGER_URLS"] = am.url
+    svc.start()
+    am.start()
+    am.fire(*LABELS, "ttl=10m")
+    wait_for(lambda: flag(sync_redis, flag_prefix) == "on", timeout=30, what="flag set")
+    (first,) = wait_for(lambda: executions(svc.url, playbook="level"), what="the run")
+    am.restart_empty()
+    wait_for(
+        lambda: int(sync_redis.hget(f"{ns}tracked:absent", first["alert"]["fingerprint"]) or 0) >= 4,
+        timeout=30,
+        what="four passes without the alert",
+    )
+    assert flag(sync_redis, flag_prefix) == "on"
+    assert resolves(svc.url) == []
+    am.fire(*LABELS, "ttl=10m", starts_at=first["alert"]["starts_at"])  # Prometheus' resend
+    wait_for(lambda: sync_redis.hlen(f"{ns}tracked:absent") == 0, timeout=30, what="seen again")
+    assert flag(sync_redis, flag_prefix) == "on"
+    assert len(executions(svc.url, playbook="level")) == 1
+
+
+def test_a_re_fire_of_the_episode_the_reconciler_resolved_is_mitigated_again(
+    stack: Stack, sync_redis: redis.Redis, flag_prefix: str, ns: str
+) -> None:
+    svc = stack.service(AUTONOMIC_RECONCILE_INTERVAL="200ms")
+    am = stack.alertmanager(svc)
+    svc.env["AUTONOMIC_ALERTMANAGER_URLS"] = am.url
+    svc.start()
+    am.start()
+    am.fire(*LABELS, "ttl=10m")
+    wait_for(lambda: flag(sync_redis, flag_prefix) == "on", timeout=30, what="flag set")
+    (first,) = wait_for(lambda: executions(svc.url, playbook="level"), what="the run")
+    am.restart_empty()  # and this time absence outlasts RECONCILE_RESOLVE_AFTER (1s here)
+    wait_for(lambda: flag(sync_redis, flag_prefix) is None, timeout=30, what="reconciled")
+    am.fire(*LABELS, "ttl=10m", starts_at=first["alert"]["starts_at"])  # the same episode
+    wait_for(lambda: flag(sync_redis, flag_prefix) == "on", timeout=30, what="mitigated again")
+    again = wait_for(
+        lambda: (
+            (r := executions(svc.url, playbook="level"))
+            and len(r) == 2
+            and r[0]["status"] != "running"
+            and r[0]
+        ),
+        what="the re-applied run",
+    )
+    assert again["reason"] == READOPTED
+    # The same episode (amtool rounds startsAt to the millisecond, Prometheus would not).
+    assert again["alert"]["starts_at"][:23] == first["alert"]["starts_at"][:23]
+    assert [a["status"] for a in again["actions"]] == ["ok", "skipped"]  # inside the cooldown
+    assert sync_redis.get(f"{ns}pages:level") == "1"
+    # The episode's next resolve (Alertmanager's, or the reconciler's, whichever comes first) is
+    # a new event, not a duplicate of the reconciler's first one: it releases the flag again.
+    am.resolve(*LABELS, "ttl=10m", starts_at=first["alert"]["starts_at"])
+    wait_for(lambda: flag(sync_redis, flag_prefix) is None, timeout=30, what="released by the resolve")

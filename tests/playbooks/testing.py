@@ -198,3 +198,10 @@ async def lane_probe(alert: Alert, ctx: Context) -> None:
         while not await client().exists(NS + "release"):
             await asyncio.sleep(0.02)
     await ctx.act("test.effect", "second", lambda: _incr(f"effects:lane:{alert.fingerprint}:second"))
+
+
+@playbook(match='alertname="LevelEachTime"')
+async def level_each_time(alert: Alert, ctx: Context) -> None:
+    """`level` without a cooldown: only `state_only` keeps a re-apply from paging again."""
+    await ctx.flags.set("level.each", "on", ttl=alert.labels.get("ttl", "3s"))
+    await ctx.act("test.page", alert.name, lambda: _incr("pages:level_each_time"))

@@ -106,8 +106,10 @@ class Alertmanager:
             raise RuntimeError(f"amtool {' '.join(args)} failed: {result.stderr}")
         return result.stdout
 
-    def fire(self, *labels: str, annotations: tuple[str, ...] = ()) -> None:
-        self.amtool("alert", "add", *labels, *(f"--annotation={a}" for a in annotations))
+    def fire(self, *labels: str, annotations: tuple[str, ...] = (), starts_at: str | None = None) -> None:
+        """Post the alert firing (from `starts_at`, as Prometheus resends it, or from now)."""
+        start = (f"--start={starts_at}",) if starts_at else ()
+        self.amtool("alert", "add", *labels, *(f"--annotation={a}" for a in annotations), *start)
 
     def resolve(self, *labels: str, starts_at: str, annotations: tuple[str, ...] = ()) -> None:
         """Re-post the alert ending now: Alertmanager marks it resolved."""
@@ -139,3 +141,9 @@ class Alertmanager:
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
             self.proc.wait(10)
+
+    def restart_empty(self) -> Alertmanager:
+        """Stop, lose every alert and notification log (a pod without a volume), start again."""
+        self.stop()
+        shutil.rmtree(self.dir / "data", ignore_errors=True)
+        return self.start()
