@@ -56,7 +56,9 @@ def test_schemathesis_finds_no_server_error(svc: Service) -> None:
             "--workers",
             "2",
             "--phases",
-            "examples,coverage,fuzzing",
+            # Not its coverage phase: that crashes inside CPython 3.11 at random ("AST constructor
+            # recursion depth mismatch"); tests/reliability/test_no_server_errors.py covers every route.
+            "examples,fuzzing",
             "--no-color",
         ],
         capture_output=True,
