@@ -54,3 +54,26 @@ async def test_malformed_messages_are_ignored() -> None:
     for data in ("{", '{"flag": 1}', '{"value": "x"}', '{"flag": "a", "value": 3}'):
         view.changed(data)
     assert view.active() == [] and view.version == 0
+
+
+async def test_stop_does_not_hang_on_a_task_that_ignores_cancellation(monkeypatch: Any) -> None:
+    from app.actions import flag_view
+
+    monkeypatch.setattr(flag_view, "STOP_GRACE", 0.05)
+    view = FlagView(SlowRedis([None, {}]), prefix="flags:", index_key="ns:leases")  # type: ignore[arg-type]
+    release = asyncio.Event()
+
+    async def stubborn() -> None:  # like a client call that swallows its cancellation
+        while not release.is_set():
+            try:
+                await release.wait()
+            except asyncio.CancelledError:
+                continue
+
+    task = asyncio.create_task(stubborn())
+    await asyncio.sleep(0)  # let it start, so the cancellation reaches its `except`
+    view._tasks = [task]
+    await view.stop()  # returns after the grace instead of waiting forever
+    assert view._tasks == [] and not task.done()
+    release.set()
+    await task
