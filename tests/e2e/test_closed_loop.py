@@ -241,7 +241,10 @@ def test_high_latency_at_20s_pages_once_through_the_shipped_inhibit_rule(
         alerts = latency_alerts()
         assert alerts["warning"]["status"]["inhibitedBy"] == [alerts["critical"]["fingerprint"]]
         assert page["dedup_key"] == f"autonomic-{alerts['critical']['fingerprint']}"
-        (run,) = executions(svc.url, playbook="high_latency")
+        # The page is sent mid-run; the execution is listed once it has finished.
+        (run,) = wait_for(
+            lambda: executions(svc.url, playbook="high_latency"), timeout=60, what="the finished execution"
+        )
         assert run["alert"]["labels"]["severity"] == "critical"
         assert run["alert"]["annotations"]["description"] == "p95 latency is 19.8s (threshold 15s)."
         assert len(pagerduty.actions("trigger")) == 1
