@@ -17,6 +17,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from app.settings import Settings
 from tests.support.kube import KubeEmulator
 from tests.support.procs import ROOT
 from tests.support.tools import run, tool
@@ -27,6 +28,12 @@ SECRET = "autonomic-tokens"
 REQUIRED_KEYS = {"webhook-token", "operator-token"}
 OPTIONAL_ENV = {
     "AUTONOMIC_VIEWER_TOKEN": "viewer-token",
+    "AUTONOMIC_OPERATOR_TOKENS": "operator-tokens",
+    "AUTONOMIC_VIEWER_TOKENS": "viewer-tokens",
+    "AUTONOMIC_FLAGS_TOKEN": "flags-token",
+    "AUTONOMIC_METRICS_TOKEN": "metrics-token",
+    "AUTONOMIC_SESSION_SECRET": "session-secret",
+    "AUTONOMIC_ALERTMANAGER_TOKEN": "alertmanager-token",
     "AUTONOMIC_SLACK_TOKEN": "slack-token",
     "AUTONOMIC_PAGERDUTY_ROUTING_KEY": "pagerduty-routing-key",
     "AUTONOMIC_NOTIFY_TOKEN": "notify-token",
@@ -61,6 +68,7 @@ def helm(*args: str, env: dict[str, str] | None = None) -> str:
 def render(
     values: dict[str, Any], tmp_path: Path, *extra: str, env: dict[str, str] | None = None
 ) -> list[Any]:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     path = tmp_path / "values.yaml"
     path.write_text(yaml.safe_dump(values))
     out = helm("template", "t", str(CHART), "-n", "autonomic", "-f", str(path), *extra, env=env)
@@ -153,7 +161,15 @@ def test_values_secrets_are_wired_from_the_chart_secret(tmp_path: Path) -> None:
     values = {
         "slack": {"token": "xoxb-1"},
         "pagerduty": {"routingKey": "r" * 32},
-        "auth": {"viewerToken": "v" * 24},
+        "auth": {
+            "viewerToken": "v" * 24,
+            "operatorTokens": f"alice:{'a' * 24}",
+            "viewerTokens": f"bob:{'b' * 24}",
+            "flagsToken": "f" * 24,
+            "metricsToken": "m" * 24,
+            "sessionSecret": "s" * 32,
+        },
+        "alertmanager": {"token": "t" * 24},
     }
     docs = render(values, tmp_path)
     (secret,) = by_kind(docs, "Secret")
@@ -196,6 +212,41 @@ def test_monitoring_objects(rendered: dict[str, list[Any]], tmp_path: Path) -> N
     checked = run("promtool", "check", "rules", str(tmp_path / "rules.yml"))
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "SUCCESS: 22 rules found" in checked.stdout
+
+
+def test_reconciler_is_pointed_at_alertmanager_and_the_settings_parse(tmp_path: Path) -> None:
+    """The level-triggered reconciler needs Alertmanager's URL; every plain setting the chart
+    renders is one the service accepts (an unknown or malformed one would fail start-up)."""
+    urls = ["http://alertmanager-operated.monitoring:9093", "http://am-2.monitoring:9093"]
+    docs = render(
+        {"alertmanager": {"urls": urls, "reconcileInterval": "15s", "resolveAfter": "3m"}}, tmp_path
+    )
+    env = {name: item["value"] for name, item in env_of(docs).items() if "value" in item}
+    assert env["AUTONOMIC_ALERTMANAGER_URLS"] == ",".join(urls)
+    plain = {k: v for k, v in env.items() if not k.endswith("_FILE")}
+    settings = Settings(_env_file=None, **{k.removeprefix("AUTONOMIC_").lower(): v for k, v in plain.items()})
+    assert settings.alertmanager_urls == urls
+    assert (settings.reconcile_seconds, settings.reconcile_resolve_after) == (15.0, 180.0)
+    defaults = env_of(render({}, tmp_path / "defaults"))
+    assert "AUTONOMIC_ALERTMANAGER_URLS" not in defaults  # nothing to reconcile against until set
+
+
+def test_service_monitor_sends_the_metrics_token_when_there_is_one(tmp_path: Path) -> None:
+    (plain,) = by_kind(render({"serviceMonitor": {"enabled": True}}, tmp_path / "plain"), "ServiceMonitor")
+    assert "authorization" not in plain["spec"]["endpoints"][0]
+    for values in (
+        {"auth": {"metricsToken": "m" * 24}},
+        {"auth": {"existingSecret": SECRET}, "serviceMonitor": {"sendMetricsToken": True}},
+    ):
+        name = json.dumps(values, sort_keys=True).encode().hex()[:16]
+        docs = render(
+            {**values, "serviceMonitor": {"enabled": True, **values.get("serviceMonitor", {})}},
+            tmp_path / name,
+        )
+        (monitor,) = by_kind(docs, "ServiceMonitor")
+        credentials = monitor["spec"]["endpoints"][0]["authorization"]["credentials"]
+        secret = SECRET if "existingSecret" in values.get("auth", {}) else "t-autonomic"
+        assert credentials == {"name": secret, "key": "metrics-token"}
 
 
 def _peers(docs: list[Any]) -> list[Any]:
