@@ -44,8 +44,58 @@ def parse_trigger(spec: str) -> BaseTrigger | None:
     if kind == "interval":
         return IntervalTrigger(seconds=parse_duration(value), timezone=UTC)
     if kind == "cron":
-        return CronTrigger.from_crontab(value, timezone=UTC)
+        return _from_crontab(value)
     raise ValueError(f"invalid job schedule {spec!r}: use interval:30s, cron:'*/5 * * * *' or off")
+
+
+_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")  # crontab order: 0 (and 7) is Sunday
+
+
+def _from_crontab(expr: str) -> CronTrigger:
+    """A crontab in crontab's own meaning. APScheduler 3's `from_crontab` reads day-of-week
+    numbers as 0 = Monday, so `* * * * 1` would run on Tuesdays; the field is rewritten as
+    day names first."""
+    fields = expr.split()
+    if len(fields) != 5:
+        raise ValueError(f"invalid crontab {expr!r}: expected 5 fields (minute hour day month day-of-week)")
+    minute, hour, day, month, dow = fields
+    return CronTrigger(
+        minute=minute, hour=hour, day=day, month=month, day_of_week=_crontab_days(dow), timezone=UTC
+    )
+
+
+def _crontab_days(field: str) -> str:
+    """Crontab's day-of-week field (numbers 0 to 7 with 0 and 7 Sunday, names, ranges, lists,
+    steps) as APScheduler's comma-separated day names."""
+    if field == "*":
+        return "*"
+
+    def number(token: str) -> int:
+        name = token.lower()[:3]
+        if name in _DAYS:
+            return _DAYS.index(name)
+        if not token.isdigit() or int(token) > 7:
+            raise ValueError(f"invalid day of week {token!r} in {field!r}: use 0-7 or sun-sat")
+        return int(token)
+
+    days: set[int] = set()
+    for part in field.split(","):
+        span, _, step_text = part.partition("/")
+        step = int(step_text) if step_text.isdigit() and int(step_text) > 0 else None
+        if step_text and step is None:
+            raise ValueError(f"invalid step in day of week {field!r}")
+        if span == "*":
+            first, last = 0, 6
+        elif "-" in span:
+            start, _, end = span.partition("-")
+            first, last = number(start), number(end)
+        else:
+            first = number(span)
+            last = 6 if step else first
+        if first > last:
+            raise ValueError(f"invalid day-of-week range {span!r} in {field!r}")
+        days.update(day % 7 for day in range(first, last + 1, step or 1))
+    return ",".join(_DAYS[day] for day in sorted(days))
 
 
 def period_s(trigger: BaseTrigger) -> float | None:
