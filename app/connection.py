@@ -48,7 +48,7 @@ def _memory_client() -> Redis:
 def _sentinel_client(url: str, socket_timeout: float) -> Redis:
     parts = urlsplit(url)
     netloc = parts.netloc.rsplit("@", 1)
-    password = unquote(netloc[0].split(":", 1)[-1]) if len(netloc) == 2 else None
+    username, password = _credentials(netloc[0] if len(netloc) == 2 else None)
     hosts = _hosts(netloc[-1], 26379)
     path = [p for p in parts.path.split("/") if p]
     if not path:
@@ -59,11 +59,24 @@ def _sentinel_client(url: str, socket_timeout: float) -> Redis:
     sentinel = Sentinel(  # type: ignore[no-untyped-call]
         hosts,
         socket_timeout=socket_timeout,
+        username=username,
         password=password,
+        # Sentinels themselves are usually protected by `requirepass` alone: password only.
         sentinel_kwargs={"password": password} if password else None,
     )
     client: Redis = sentinel.master_for(path[0], db=db, decode_responses=True, socket_timeout=socket_timeout)
     return client
+
+
+def _credentials(userinfo: str | None) -> tuple[str | None, str | None]:
+    """`user:password`, `:password` or `password` (the part before `@`) as (username, password);
+    an ACL user is kept, as redis-py's own URL parsing does for redis://."""
+    if userinfo is None:
+        return None, None
+    user, colon, password = userinfo.partition(":")
+    if not colon:
+        return None, unquote(user)
+    return unquote(user) or None, unquote(password)
 
 
 def _hosts(netloc: str, default_port: int) -> list[tuple[str, int]]:
@@ -86,10 +99,11 @@ def hash_tag(key: str) -> str | None:
 def _cluster_client(settings: Settings, socket_timeout: float) -> Redis:
     parts = urlsplit(settings.redis_url)
     netloc = parts.netloc.rsplit("@", 1)
-    password = unquote(netloc[0].split(":", 1)[-1]) if len(netloc) == 2 else None
+    username, password = _credentials(netloc[0] if len(netloc) == 2 else None)
     nodes = [ClusterNode(host, port) for host, port in _hosts(netloc[-1], 6379)]
     client = RedisCluster(
         startup_nodes=nodes,
+        username=username,
         password=password,
         decode_responses=True,
         socket_timeout=socket_timeout,

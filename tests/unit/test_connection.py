@@ -43,3 +43,27 @@ def test_cluster_client_from_url() -> None:
 def test_bad_host_port_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="bad host:port"):
         connect(Settings(redis_url="redis+cluster://h:notaport", redis_namespace="{a}:", flag_prefix="{a}f:"))
+
+
+@pytest.mark.parametrize(
+    ("userinfo", "username", "password"),
+    [("autonomic:s%40cret", "autonomic", "s@cret"), (":s3cret", None, "s3cret"), ("s3cret", None, "s3cret")],
+)
+def test_cluster_and_sentinel_urls_keep_the_acl_user(
+    userinfo: str, username: str | None, password: str
+) -> None:
+    cluster = connect(
+        Settings(
+            redis_url=f"redis+cluster://{userinfo}@127.0.0.1:7000",
+            redis_namespace="{autonomic}:",
+            flag_prefix="{autonomic}flags:",
+        )
+    ).commands
+    assert isinstance(cluster, RedisCluster)
+    assert (cluster.connection_kwargs.get("username"), cluster.connection_kwargs["password"]) == (
+        username,
+        password,
+    )
+    sentinel = connect(Settings(redis_url=f"redis+sentinel://{userinfo}@127.0.0.1:26379/mymaster")).commands
+    kwargs = sentinel.connection_pool.connection_kwargs
+    assert (kwargs.get("username"), kwargs["password"]) == (username, password)
