@@ -1,9 +1,11 @@
 """Console login throttling, kept in Redis so every replica counts the same failures.
 
-Failed logins are counted per client address and per name in a fixed window; once
-either count reaches its limit, every login for that address or name — right or
-wrong — is refused until the window ends. Counter keys hold a hash of the address
-or name, never the presented token.
+Failed logins are counted per client address, and per name at that address, in a
+fixed window; once either count reaches its limit, every login from that address
+(or for that name from that address) — right or wrong — is refused until the window
+ends. The name is counted per address so that nobody can lock a named operator out
+by failing logins in their name from elsewhere. Counter keys hold a hash of the
+address or name, never the presented token.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ class LoginThrottle:
     def _keys(self, address: str, name: str) -> tuple[str, str]:
         return (
             self.keys.login_failures("addr", _digest(address)),
-            self.keys.login_failures("name", _digest(name.lower())),
+            self.keys.login_failures("name", _digest(f"{name.lower()}\n{address}")),
         )
 
     async def wait(self, address: str, name: str) -> int:

@@ -139,11 +139,15 @@ def test_identity_header_counts_only_from_trusted_proxies(
 # -- console sessions --------------------------------------------------------------------------
 
 
-def login(client: httpx.Client, name: str, token: str) -> httpx.Response:
-    page = client.get("/ui/login")
+def login(
+    client: httpx.Client, name: str, token: str, headers: dict[str, str] | None = None
+) -> httpx.Response:
+    page = client.get("/ui/login", headers=headers)
     field = re.search(r'name="_csrf_token" value="([^"]+)"', page.text)
     assert field, page.text[:300]
-    return client.post("/ui/login", data={"name": name, "token": token, "_csrf_token": field.group(1)})
+    return client.post(
+        "/ui/login", data={"name": name, "token": token, "_csrf_token": field.group(1)}, headers=headers
+    )
 
 
 def test_session_is_signed_with_a_shared_random_secret_not_the_token(
@@ -239,6 +243,22 @@ def test_throttle_per_address_covers_every_name(start_service: Callable[..., Ser
         for i in range(20):
             login(client, f"nobody{i}", "x" * 30)
         assert login(client, "carol", NAMED_OPERATORS["carol"]).status_code == 429
+
+
+def test_failures_in_a_name_from_elsewhere_do_not_lock_its_holder_out(
+    start_service: Callable[..., Service],
+) -> None:
+    svc = start_service(
+        AUTONOMIC_OPERATOR_TOKENS=NAMED_OPERATOR_TOKENS, AUTONOMIC_FORWARDED_ALLOW_IPS="127.0.0.1"
+    )
+    attacker, alice = {"X-Forwarded-For": "198.51.100.7"}, {"X-Forwarded-For": "203.0.113.9"}
+    with httpx.Client(base_url=svc.url) as client:
+        for i in range(10):
+            assert login(client, "alice", f"wrong-guess-number-{i:04d}-xxxxxxxx", attacker).status_code == 302
+        assert login(client, "alice", ALICE, attacker).status_code == 429  # locked there
+    with httpx.Client(base_url=svc.url) as client:
+        assert login(client, "alice", ALICE, alice).status_code == 302  # not from alice's own address
+        assert client.cookies.get("autonomic_session")
 
 
 @pytest.mark.parametrize(
