@@ -48,31 +48,49 @@ class Service:
     """`autonomic serve` in a subprocess on a free port."""
 
     def __init__(self, env: dict[str, str], *, name: str = "svc") -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, **env, "AUTONOMIC_PORT": str(self.port), "AUTONOMIC_HOST": "127.0.0.1"}
+        self.env = {**os.environ, **env, "AUTONOMIC_HOST": "127.0.0.1"}
+        self._use_port(free_port())
         self.log_path = Path(tempfile.mkstemp(prefix=f"autonomic-{name}-", suffix=".log")[1])
         self.proc: subprocess.Popen[bytes] | None = None
         self.command = [sys.executable, "-m", "app", "serve"]  # an installed `autonomic` may replace it
         self.cwd = ROOT
 
     def start(self, *, wait_ready: bool = True) -> Service:
-        with self.log_path.open("ab") as log:
-            self.proc = subprocess.Popen(self.command, cwd=self.cwd, env=self.env, stdout=log, stderr=log)
-        if wait_ready:
-            self.wait_ready()
-        return self
+        for attempt in range(3):
+            with self.log_path.open("ab") as log:
+                self.proc = subprocess.Popen(self.command, cwd=self.cwd, env=self.env, stdout=log, stderr=log)
+            if not wait_ready:
+                return self
+            try:
+                self.wait_ready()
+                return self
+            except AssertionError:
+                # free_port() releases the port before the service binds it; on a busy machine
+                # another socket can take it in between. Then (only then) take another port.
+                if attempt == 2 or "address already in use" not in self.logs():
+                    raise
+                self.proc.wait(10)
+                self._use_port(free_port())
+        raise AssertionError("unreachable")
+
+    def _use_port(self, port: int) -> None:
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.env["AUTONOMIC_PORT"] = str(port)
 
     def wait_ready(self, timeout: float = 30.0) -> None:
-        def ready() -> bool:
+        def ready() -> str | None:
             if self.proc is not None and self.proc.poll() is not None:
-                raise RuntimeError(f"service exited with {self.proc.returncode}:\n{self.logs()}")
-            return httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200
+                return "exited"
+            return "ready" if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200 else None
 
         try:
-            wait_for(ready, timeout=timeout, what=f"{self.url}/readyz")
+            state = wait_for(ready, timeout=timeout, what=f"{self.url}/readyz")
         except AssertionError:
             raise AssertionError(f"service not ready; log:\n{self.logs()}") from None
+        if state == "exited":
+            assert self.proc is not None
+            raise AssertionError(f"service exited with {self.proc.returncode}; log:\n{self.logs()}")
 
     def logs(self) -> str:
         return self.log_path.read_text(errors="replace")
