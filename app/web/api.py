@@ -295,6 +295,12 @@ class ApiController(Controller):
     @delete("/flags/{name:str}", guards=[operator], status_code=200)
     async def revert_flag(self, request: Request[Any, Any, Any], name: str) -> Reverted:
         """End every lease on a flag now and restore its baseline (recorded as an execution)."""
+        if name == PAUSED_FLAG:
+            raise HTTPException(
+                f"{PAUSED_FLAG} is the kill switch, not a mitigation: resume with DELETE /api/pause"
+                " (`autonomic resume`)",
+                status_code=409,
+            )
         try:
             ended, value, execution = await operations.revert(runtime_of(request), name, actor_of(request))
         except InvalidFlagName as exc:

@@ -94,6 +94,13 @@ def test_a_resolve_while_paused_restores_the_baseline(
     response = httpx.post(f"{svc.url}/api/pause", json={"reason": "incident review"}, headers=OPERATOR)
     assert response.status_code == 200, response.text
     assert response.json()["until"] is None
+    # The switch is listed among the flags, but is not reverted like a mitigation.
+    assert "autonomic.paused" in {
+        f["name"] for f in httpx.get(f"{svc.url}/api/flags", headers=OPERATOR).json()
+    }
+    refused = httpx.delete(f"{svc.url}/api/flags/autonomic.paused", headers=OPERATOR)
+    assert refused.status_code == 409 and "DELETE /api/pause" in refused.json()["detail"]
+    assert httpx.get(f"{svc.url}/api/pause", headers=OPERATOR).json()["paused"] is True
 
     post(svc.url, payload(resolved(firing)))
     wait_for(lambda: set(cost_flags(sync_redis, flag_prefix).values()) == {None}, what="restored")
