@@ -13,6 +13,7 @@ from typing import Any, Literal
 import msgspec
 from redis.asyncio import Redis
 
+from app.engine import queue_entry
 from app.engine.executions import valid_id
 from app.engine.lanes import HIGH
 from app.keys import Keys
@@ -104,7 +105,8 @@ class ApprovalStore:
         pipe = self.redis.pipeline(transaction=True)
         pipe.set(self._decision(execution_id, pending.index), msgspec.json.encode(record), ex=30 * 86400)
         pipe.delete(self._pending(execution_id))
-        fields: dict[Any, Any] = dict(pending.fields)
+        # Parked by an older version: its field names are re-encoded in the current ones.
+        fields: dict[Any, Any] = queue_entry.normalized(pending.fields)
         pipe.xadd(self.keys.lane(HIGH), fields)  # an operator decided: no wait behind a storm
         await pipe.execute()
         return pending
