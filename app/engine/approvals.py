@@ -43,14 +43,14 @@ class ApprovalStore:
         self.timeout_s = timeout_s
 
     def _pending(self, execution_id: str) -> str:
-        return f"{self.keys.ns}approval:{execution_id}"
+        return self.keys.approval(execution_id)
 
     def _decision(self, execution_id: str, index: int) -> str:
-        return f"{self.keys.ns}decision:{execution_id}:{index}"
+        return self.keys.decision(execution_id, index)
 
     @property
     def _index(self) -> str:
-        return f"{self.keys.ns}approvals"
+        return self.keys.approvals
 
     async def request(
         self,

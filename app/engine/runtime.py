@@ -200,7 +200,7 @@ class Runtime:
         self.cost = CostExporter(
             self.clients.commands,
             self._cost_source(),
-            snapshot_key=f"{keys.ns}cost:snapshot",
+            snapshot_key=keys.cost_snapshot,
             top_users=s.cost_top_users,
         )
         metrics.COST.exporter = self.cost

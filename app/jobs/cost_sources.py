@@ -23,6 +23,8 @@ from typing import Any, Protocol
 
 from redis.asyncio import Redis
 
+from app.keys import CostKeys
+
 ALL_MODELS = "_all"  # the model label when the tracker keeps spend per user only
 IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 TABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?")
@@ -124,27 +126,27 @@ class RedisCostSource:
 
     async def read(self, now: datetime) -> Reading:
         day, hour = now.strftime("%Y-%m-%d"), now.strftime("%Y-%m-%d-%H")
-        p = self.prefix
+        keys = CostKeys(self.prefix)
         reading = Reading()
         # `…:user:{id}` holds a user's total; `…:user:{id}:model:{model}` (optional) the split.
-        for suffix, value in (await self._scan(f"{p}cost:daily:{day}:user:*", ":user:")).items():
+        for suffix, value in (await self._scan(keys.daily_cost_by_user(day), ":user:")).items():
             user, sep, model = suffix.rpartition(":model:")
             if sep:
                 reading.by_user_model[(user, model)] = value
             else:
                 reading.by_user[suffix] = value
-        reading.by_model = await self._scan(f"{p}cost:daily:{day}:model:*", ":model:")
-        reading.tokens_by_user = await self._scan(f"{p}tokens:daily:{day}:user:*", ":user:")
-        for suffix, value in (await self._scan(f"{p}requests:hourly:{hour}:model:*", ":model:")).items():
+        reading.by_model = await self._scan(keys.daily_cost_by_model(day), ":model:")
+        reading.tokens_by_user = await self._scan(keys.daily_tokens_by_user(day), ":user:")
+        for suffix, value in (await self._scan(keys.hourly_requests(hour), ":model:")).items():
             model, sep, hit = suffix.rpartition(":cache_hit:")
             if sep:
                 reading.requests[(model, hit)] = value
-        latency_ms = await self._scan(f"{p}latency:hourly:{hour}:model:*", ":model:")
+        latency_ms = await self._scan(keys.hourly_latency(hour), ":model:")
         for model, total_ms in latency_ms.items():
             count = sum(n for (m, _), n in reading.requests.items() if m == model)
             if count:
                 reading.latency_s[model] = total_ms / count / 1000
-        raw = await self.redis.get(f"{p}cost:hourly:{hour}")
+        raw = await self.redis.get(keys.hourly_cost(hour))
         try:
             reading.hourly = float(raw) if raw is not None else 0.0
         except ValueError:
