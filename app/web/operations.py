@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
-from litestar.connection import ASGIConnection
 from pydantic import ValidationError
 
 from app.actions.flags import check_name
@@ -22,12 +21,6 @@ from app.engine.approvals import Decision, Pending
 from app.engine.runtime import Runtime
 from app.engine.triggers import Trigger, execution_id, operator_holder
 from app.models import ActionRecord, Alert, labels_fingerprint
-
-
-def runtime_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Runtime:
-    """The replica's runtime, kept in the app state by the factory."""
-    runtime: Runtime = connection.app.state.runtime
-    return runtime
 
 
 class UnknownPlaybook(LookupError):

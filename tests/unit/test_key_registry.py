@@ -122,6 +122,9 @@ def _calls(lua: str) -> list[list[str]]:
     return out
 
 
+ASSIGNMENT = re.compile(r"(?:local[ \t]+)?([A-Za-z_][\w \t,]*?)[ \t]*=[ \t]*([^\n=][^\n]*)")
+
+
 def _roots(lua: str) -> dict[str, str]:
     """Names bound to a declared key (or a function of one): name -> the KEYS[] entry it derives
     from. `local A, B = KEYS[1], KEYS[2]`, `local function f(x) return A .. x end`,
@@ -130,7 +133,7 @@ def _roots(lua: str) -> dict[str, str]:
     changed = True
     while changed:
         changed = False
-        for names, values in re.findall(r"(?:local[ \t]+)?([A-Za-z_][\w \t,]*?)[ \t]*=[ \t]*([^\n=][^\n]*)", lua):
+        for names, values in ASSIGNMENT.findall(lua):
             for name, value in zip(_split_top(names), _split_top(values), strict=False):
                 root = _root_of(value, roots)
                 if root and name.strip() not in roots and name.strip().isidentifier():
