@@ -110,9 +110,13 @@ class Keys:
         """Hash job id -> time of its last successful run."""
         return f"{self.ns}job-successes"
 
-    def kube_budget(self, scope: str) -> str:
-        """Sliding window of Kubernetes writes for one budget scope (workload, namespace, total)."""
-        return f"{self.ns}budget:kube:{scope}"
+    def kube_budgets(self, namespace: str, workload: str) -> list[str]:
+        """Sliding windows of Kubernetes writes (budget.lua): per workload, per namespace, in total."""
+        return [
+            f"{self.ns}budget:kube:workload:{namespace}/{workload}",
+            f"{self.ns}budget:kube:namespace:{namespace}",
+            f"{self.ns}budget:kube:total",
+        ]
 
     @property
     def session_secret(self) -> str:

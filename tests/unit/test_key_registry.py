@@ -203,6 +203,9 @@ def test_every_key_a_script_touches_comes_from_its_keys(path: Path) -> None:
     undeclared = [(command, key) for command, key, root in found if root is None]
     assert undeclared == [], f"{path.name}: keys not from KEYS[]: {undeclared}"
     header = "\n".join(line for line in lua.splitlines() if line.startswith("--"))
+    # Every key it indexes is one its header says the caller gives it.
+    for index in sorted(set(re.findall(r"KEYS\[(\d+)\]", _strip_comments(lua)))):
+        assert f"KEYS[{index}]" in header, f"{path.name}: KEYS[{index}] is not in its header"
     # A key derived from a declared key's name: the header says how.
     for _, key, root in found:
         if ".." in key or "(" in key:
