@@ -1,7 +1,11 @@
-"""Names of every Redis key Autonomic owns, under `AUTONOMIC_REDIS_NAMESPACE`.
+"""Names of every Redis key Autonomic reads or writes: `Keys` under `AUTONOMIC_REDIS_NAMESPACE`,
+`FlagKeys` under the flag prefix (`AUTONOMIC_FLAG_PREFIX`, the keys applications read) and
+`CostKeys`, the cost tracker's keys the cost exporter reads (`AUTONOMIC_COST_KEY_PREFIX`).
 
-Flag keys, which applications read, live under the separate flag prefix and
-are named in app/actions/flags.py.
+Nothing else builds a key name (tests/unit/test_key_registry.py checks every module and
+every Lua script). A script that can only find a key while it runs (a follow-up due now, a
+holder's flags) gets the key of the empty member — `Keys.followup("")` is `{ns}followup:` —
+in KEYS[] and appends the member to that name; its header says so.
 """
 
 from __future__ import annotations
@@ -106,9 +110,13 @@ class Keys:
         """Hash job id -> time of its last successful run."""
         return f"{self.ns}job-successes"
 
-    def kube_budget(self, scope: str) -> str:
-        """Sliding window of Kubernetes writes for one budget scope (workload, namespace, total)."""
-        return f"{self.ns}budget:kube:{scope}"
+    def kube_budgets(self, namespace: str, workload: str) -> list[str]:
+        """Sliding windows of Kubernetes writes (budget.lua): per workload, per namespace, in total."""
+        return [
+            f"{self.ns}budget:kube:workload:{namespace}/{workload}",
+            f"{self.ns}budget:kube:namespace:{namespace}",
+            f"{self.ns}budget:kube:total",
+        ]
 
     @property
     def session_secret(self) -> str:
@@ -171,7 +179,96 @@ class Keys:
         """The flags one lease holder has leases on (written by flags.lua)."""
         return f"{self.ns}holder:{holder}"
 
+    def approval(self, execution_id: str) -> str:
+        """The approval gate one execution waits at (JSON, with the gate's timeout as TTL)."""
+        return f"{self.ns}approval:{execution_id}"
+
+    def decision(self, execution_id: str, index: int) -> str:
+        """The decision taken at gate `index` of an execution (JSON, kept 30 days)."""
+        return f"{self.ns}decision:{execution_id}:{index}"
+
+    @property
+    def approvals(self) -> str:
+        """Sorted set of executions waiting at an approval gate, by deadline."""
+        return f"{self.ns}approvals"
+
+    @property
+    def leader(self) -> str:
+        """The scheduler's leader lock (redis-py `Lock`: a token with the lock TTL)."""
+        return f"{self.ns}leader"
+
+    @property
+    def leader_name(self) -> str:
+        """The replica that leads the scheduler, for `GET /api/jobs` (expires with the lock)."""
+        return f"{self.ns}leader:name"
+
+    def job_last(self, job_id: str) -> str:
+        """The last run of one scheduled job (JSON)."""
+        return f"{self.ns}job:{job_id}:last"
+
+    def job_runs(self, job_id: str) -> str:
+        """List of the latest runs of one scheduled job (JSON, newest first, capped at 100)."""
+        return f"{self.ns}job:{job_id}:runs"
+
+    @property
+    def cost_snapshot(self) -> str:
+        """The cost exporter's latest snapshot (JSON), served by every replica on /metrics."""
+        return f"{self.ns}cost:snapshot"
+
     @property
     def pause(self) -> str:
         """Who paused Autonomic, why and until when (JSON), next to the `autonomic.paused` flag."""
         return f"{self.ns}pause"
+
+
+@dataclass(frozen=True, slots=True)
+class FlagKeys:
+    """Key names under the flag prefix (default `autonomic:flag:`): the documented schema
+    applications read (README "Flag key schema")."""
+
+    prefix: str
+
+    def value(self, name: str) -> str:
+        """The plain value of flag `name` (absent when the flag is off and has no baseline)."""
+        return f"{self.prefix}{name}"
+
+    def leases(self, name: str) -> str:
+        """Hash holder -> lease JSON of flag `name`, plus its `~baseline`."""
+        return f"{self.prefix}{name}:leases"
+
+    @property
+    def changes(self) -> str:
+        """The pub/sub channel every flag value change is published on (a channel, not a key)."""
+        return f"{self.prefix}changes"
+
+
+@dataclass(frozen=True, slots=True)
+class CostKeys:
+    """The LLM application's cost-tracker keys (`INCRBYFLOAT` counters) the cost exporter reads
+    and never writes; a `*` pattern is scanned (docs/jobs.md "cost exporter")."""
+
+    prefix: str
+
+    def daily_cost_by_user(self, day: str) -> str:
+        """Pattern: a user's spend that day (`…:user:{id}`), optionally split (`…:model:{model}`)."""
+        return f"{self.prefix}cost:daily:{day}:user:*"
+
+    def daily_cost_by_model(self, day: str) -> str:
+        """Pattern: each model's spend that day."""
+        return f"{self.prefix}cost:daily:{day}:model:*"
+
+    def daily_tokens_by_user(self, day: str) -> str:
+        """Pattern: each user's tokens that day."""
+        return f"{self.prefix}tokens:daily:{day}:user:*"
+
+    def hourly_requests(self, hour: str) -> str:
+        """Pattern: requests that hour per model and cache hit (`…:model:{m}:cache_hit:{hit}`)."""
+        return f"{self.prefix}requests:hourly:{hour}:model:*"
+
+    def hourly_latency(self, hour: str) -> str:
+        """Pattern: the summed latency (ms) of that hour's requests per model."""
+        return f"{self.prefix}latency:hourly:{hour}:model:*"
+
+    def hourly_cost(self, hour: str) -> str:
+        """The total spend that hour."""
+        return f"{self.prefix}cost:hourly:{hour}"

@@ -10,9 +10,7 @@ reference of every name.
 from __future__ import annotations
 
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram
-
-from app.engine.state_metrics import StateCollector
-from app.jobs.cost_exporter import SnapshotCollector
+from prometheus_client.registry import Collector
 
 WEBHOOKS = Counter("autonomic_webhooks_total", "Alertmanager webhook requests by HTTP status.", ["code"])
 ALERTS = Counter("autonomic_alerts_total", "Alerts received, by result (accepted or duplicate).", ["result"])
@@ -63,10 +61,17 @@ RECONCILE_RUNS = Counter(
     "autonomic_reconcile_runs_total", "Reconciliation passes against Alertmanager by result.", ["result"]
 )
 
-# Shared state read from Redis at scrape time; the runtime plugs its reader in.
-STATE = StateCollector(None)
-REGISTRY.register(STATE)
+# Collectors the runtime registers: the shared state read from Redis at scrape time ("state",
+# app/engine/state_metrics.py) and the cost gauges ai_* from the latest snapshot ("cost",
+# app/jobs/cost_exporter.py). This module imports neither: it sits below both.
+_plugged: dict[str, Collector] = {}
 
-# The cost gauges (ai_*) from the latest snapshot; the runtime plugs its exporter in.
-COST = SnapshotCollector(None)
-REGISTRY.register(COST)
+
+def plug(slot: str, collector: Collector) -> None:
+    """Serve `collector` on /metrics in place of the one plugged into `slot` before (a process
+    that builds a second runtime, as tests do, serves the newest)."""
+    old = _plugged.pop(slot, None)
+    if old is not None:
+        REGISTRY.unregister(old)
+    REGISTRY.register(collector)
+    _plugged[slot] = collector

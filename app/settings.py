@@ -15,9 +15,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from app.cost_columns import parse_columns
 from app.durations import parse_duration
-from app.jobs.cost_sources import parse_columns
-from app.plugins.matchers import parse
+from app.matchers import parse
 
 Seconds = Annotated[float, BeforeValidator(parse_duration)]
 CommaList = Annotated[list[str], NoDecode]

@@ -27,6 +27,8 @@ import structlog
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from app.keys import FlagKeys
+
 STOP_GRACE = 5.0  # seconds stop() waits for its tasks to end
 
 log = structlog.get_logger(__name__)
@@ -94,6 +96,7 @@ class FlagView:
     ) -> None:
         self.redis = redis
         self.prefix = prefix
+        self.flag_keys = FlagKeys(prefix)
         self.index_key = index_key
         self.cache_ttl = cache_ttl
         self.poll_interval = poll_interval
@@ -191,8 +194,8 @@ class FlagView:
         seq = self._seq if since_seq is None else since_seq
         pipe = self.redis.pipeline(transaction=False)
         for name in names:
-            pipe.get(self.prefix + name)
-            pipe.hgetall(self.prefix + name + ":leases")
+            pipe.get(self.flag_keys.value(name))
+            pipe.hgetall(self.flag_keys.leases(name))
         replies = await pipe.execute()
         self._succeeded()
         now, now_ms = time.monotonic(), int(time.time() * 1000)
@@ -274,7 +277,7 @@ class FlagView:
         self._tasks = []
 
     async def _follow(self) -> None:
-        channel = self.prefix + "changes"
+        channel = self.flag_keys.changes
         delay = 0.1
         while True:
             pubsub = self.redis.pubsub()

@@ -2,8 +2,8 @@
 
 `{prefix}{name}` holds the plain value (with a TTL as safety net),
 `{prefix}{name}:leases` the bookkeeping, and every change is published on
-`{prefix}changes`. All updates run in one Lua script (flags.lua) so that
-replicas never interleave; see README "Flag key schema".
+`{prefix}changes` (names: app/keys.py `FlagKeys`). All updates run in one Lua script
+(flags.lua) so that replicas never interleave; see README "Flag key schema".
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import NoScriptError
 
 from app.coalesce import Coalescer
+from app.keys import FlagKeys, Keys
 
 NAME = re.compile(r"[a-z0-9_.-]+")
 PAUSED_FLAG = "autonomic.paused"
@@ -142,31 +143,22 @@ class FlagStore:
         # Concurrent executions' lease updates share one round trip (each is still one atomic script).
         self._calls = Coalescer(redis, transaction=False)
         self._cluster = isinstance(redis, RedisCluster)
+        self.keys, self.flag_keys = Keys(namespace), FlagKeys(prefix)
+        # flags.lua's KEYS[1..7] (its header): flags and holders found while it runs derive
+        # their keys from the last two names; every key shares one hash tag (Redis Cluster).
+        self._keys = [
+            self.keys.leases,
+            self.keys.flag_changes,
+            self.keys.flag_changed_at,
+            self.keys.flag_history,
+            self.keys.reverted,
+            self.flag_keys.value(""),
+            self.keys.holder(""),
+        ]
 
-    def _declared(self, op: str, args: tuple[str | int, ...]) -> list[str]:
-        """The keys `op` is known to touch before it runs, declared in KEYS[] (Redis Cluster
-        routes the script by them). Keys found while it runs (a holder's flags, expired
-        leases) cannot be named in advance; they share the same hash tag."""
-        # Every op may settle a flag, which counts the change for /metrics.
-        keys = [self.namespace + k for k in ("leases", "flag-changes", "flag-changed-at", "flag-history")]
-        if op in ("set", "release", "revert"):
-            name = str(args[0])
-            keys += [self.prefix + name, self.prefix + name + ":leases"]
-        if op in ("set", "release"):
-            keys.append(f"{self.namespace}holder:{args[1]}")
-        elif op == "release_holder":
-            keys.append(f"{self.namespace}holder:{args[0]}")
-        elif op == "renew":  # (holder, seen) pairs
-            keys += [f"{self.namespace}holder:{h}" for h in args[::2]]
-        if op == "revert":
-            keys.append(self.namespace + "reverted")
-        if op == "set" and args[4]:
-            keys.append(str(args[4]))  # the episode's tombstone
-        return keys
-
-    async def _run(self, op: str, *args: str | int, now_ms: int | None = None) -> Any:
-        argv = [op, self.prefix, self.namespace, self.grace_ms, now_ms or 0, *args]
-        keys = self._declared(op, args)
+    async def _run(self, op: str, *args: str | int, now_ms: int | None = None, tombstone: str = "") -> Any:
+        argv = [op, self.grace_ms, now_ms or 0, *args]
+        keys = [*self._keys, tombstone] if tombstone else self._keys
 
         def add(pipe: Pipeline) -> int:
             pipe.evalsha(self._script.sha, len(keys), *keys, *argv)
@@ -184,23 +176,23 @@ class FlagStore:
 
     async def get(self, name: str) -> str | None:
         """The effective value of `name` (None when absent)."""
-        value = await self.redis.get(self.prefix + check_name(name))
+        value = await self.redis.get(self.flag_keys.value(check_name(name)))
         return str(value) if value is not None else None
 
     async def held_by(self, holder: str) -> set[str]:
         """Flags `holder` has (or recently had) a lease on."""
-        names: Any = await self.redis.smembers(f"{self.namespace}holder:{holder}")
+        names: Any = await self.redis.smembers(self.keys.holder(holder))
         return set(names)
 
     @property
     def index_key(self) -> str:
         """The sorted set of flags with leases, by next expiry (flags.lua's `{ns}leases`)."""
-        return self.namespace + "leases"
+        return self.keys.leases
 
     @property
     def paused_key(self) -> str:
         """The key of the kill switch flag `autonomic.paused`."""
-        return self.prefix + PAUSED_FLAG
+        return self.flag_keys.value(PAUSED_FLAG)
 
     async def set(
         self,
@@ -215,7 +207,7 @@ class FlagStore:
         """Take (or renew) `holder`'s lease on `name`; refused if `tombstone` exists."""
         check_name(name)
         ttl_ms = max(1, int(ttl_s * 1000))
-        reply = await self._run("set", name, holder, value, ttl_ms, tombstone, now_ms=now_ms)
+        reply = await self._run("set", name, holder, value, ttl_ms, now_ms=now_ms, tombstone=tombstone)
         if reply[0] == "refused":
             return SetOutcome(applied=False, value=None, refused_reason=reply[1])
         return SetOutcome(applied=True, value=reply[1] or None, expires_at_ms=int(reply[2]))
@@ -252,13 +244,13 @@ class FlagStore:
 
     async def active(self) -> list[FlagState]:
         """Every flag with bookkeeping, with its leases (expired ones included until swept)."""
-        names: Any = await self.redis.zrange(self.namespace + "leases", 0, -1)
+        names: Any = await self.redis.zrange(self.keys.leases, 0, -1)
         if not names:
             return []
         pipe = self.redis.pipeline(transaction=False)
         for name in names:
-            pipe.get(self.prefix + name)
-            pipe.hgetall(self.prefix + name + ":leases")
+            pipe.get(self.flag_keys.value(name))
+            pipe.hgetall(self.flag_keys.leases(name))
         replies = await pipe.execute()
         states = []
         for i, name in enumerate(names):

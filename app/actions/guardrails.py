@@ -44,11 +44,7 @@ class KubeBudget:
         keys), or raise GuardrailRefused naming the budget that is used up."""
         limits = self.limits
         spent = await self._script(
-            keys=[
-                self.keys.kube_budget(f"workload:{namespace}/{workload}"),
-                self.keys.kube_budget(f"namespace:{namespace}"),
-                self.keys.kube_budget("total"),
-            ],
+            keys=self.keys.kube_budgets(namespace, workload),
             args=[limits.workload, limits.namespace, limits.total, int(limits.window_s * 1000), *members],
         )
         if spent:

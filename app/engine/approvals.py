@@ -13,6 +13,7 @@ from typing import Any, Literal
 import msgspec
 from redis.asyncio import Redis
 
+from app.engine import queue_entry
 from app.engine.executions import valid_id
 from app.engine.lanes import HIGH
 from app.keys import Keys
@@ -42,14 +43,14 @@ class ApprovalStore:
         self.timeout_s = timeout_s
 
     def _pending(self, execution_id: str) -> str:
-        return f"{self.keys.ns}approval:{execution_id}"
+        return self.keys.approval(execution_id)
 
     def _decision(self, execution_id: str, index: int) -> str:
-        return f"{self.keys.ns}decision:{execution_id}:{index}"
+        return self.keys.decision(execution_id, index)
 
     @property
     def _index(self) -> str:
-        return f"{self.keys.ns}approvals"
+        return self.keys.approvals
 
     async def request(
         self,
@@ -104,7 +105,8 @@ class ApprovalStore:
         pipe = self.redis.pipeline(transaction=True)
         pipe.set(self._decision(execution_id, pending.index), msgspec.json.encode(record), ex=30 * 86400)
         pipe.delete(self._pending(execution_id))
-        fields: dict[Any, Any] = dict(pending.fields)
+        # Parked by an older version: its field names are re-encoded in the current ones.
+        fields: dict[Any, Any] = queue_entry.normalized(pending.fields)
         pipe.xadd(self.keys.lane(HIGH), fields)  # an operator decided: no wait behind a storm
         await pipe.execute()
         return pending

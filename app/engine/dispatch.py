@@ -32,6 +32,7 @@ from app.actions.alertmanager import AlertmanagerClient
 from app.actions.flags import FlagStore, alert_holder
 from app.actions.lease_origins import LeaseOrigin, LeaseOrigins
 from app.actions.outside import Adapters
+from app.engine import queue_entry
 from app.engine.approvals import ApprovalStore
 from app.engine.executions import ExecutionStore
 from app.engine.firing import RECONCILED, RECONCILED_TOMBSTONE, FiringAlerts
@@ -387,13 +388,9 @@ class Dispatcher:
         gate: AwaitingApproval,
     ) -> Execution:
         """Stop at an approval gate: record the wait and park the entry until a decision."""
-        fields = {
-            "k": event_key,
-            "a": msgspec.json.encode(alert).decode(),
-            "tp": "",
-            "run": spec.name,
-            "meta": trigger.to_meta(),
-        }
+        fields = queue_entry.encode(
+            event_key, msgspec.json.encode(alert).decode(), run=spec.name, trigger=trigger.to_meta()
+        )
         await self.approvals.request(
             execution_id=execution.id,
             playbook=spec.name,

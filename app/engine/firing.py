@@ -25,6 +25,7 @@ from redis.exceptions import NoScriptError
 
 from app.actions.flags import FlagStore, alert_holder
 from app.coalesce import Coalescer
+from app.engine import queue_entry
 from app.engine.lanes import HIGH, LanePolicy
 from app.engine.triggers import Trigger
 from app.keys import Keys
@@ -240,9 +241,13 @@ class FiringAlerts:
             args=[
                 alert.fingerprint,
                 self.dedup_ttl_ms,
-                f"reconciled:{resolved.event_key}:{uuid.uuid4().hex}",
-                _encoder.encode(resolved),
-                meta,
+                *queue_entry.flat(
+                    queue_entry.encode(
+                        f"reconciled:{resolved.event_key}:{uuid.uuid4().hex}",
+                        _encoder.encode(resolved).decode(),
+                        trigger=meta,
+                    )
+                ),
             ],
         )
         return bool(queued)
@@ -295,7 +300,8 @@ class FiringAlerts:
         full = Trigger(source="system", reason=REAPPLIED).to_meta()
         followup = Trigger(source="followup", reason=REAPPLIED).to_meta()
         queued = await self._reapply(
-            keys=[self.keys.reapply, self.keys.lane(HIGH)], args=[fingerprint, full, followup]
+            keys=[self.keys.reapply, self.keys.lane(HIGH)],
+            args=[fingerprint, full, followup, *queue_entry.SCRIPT_FIELDS],
         )
         return int(queued)
 
@@ -310,7 +316,11 @@ class FiringAlerts:
                 self.keys.relapse(alert.fingerprint, alert.episode),
                 self.keys.lane(self.lanes.lane(alert.labels)),
             ],
-            args=[RELAPSE_MARKER_MS, key, _encoder.encode(alert), meta],
+            args=[
+                RELAPSE_MARKER_MS,
+                key,
+                *queue_entry.flat(queue_entry.encode(key, _encoder.encode(alert).decode(), trigger=meta)),
+            ],
         )
         return bool(queued)
 
@@ -326,10 +336,12 @@ class FiringAlerts:
                 self.keys.dedup(resolved.event_key),
                 self.keys.lane(self.lanes.lane(alert.labels)),
             ],
-            args=[
-                f"readopt:{alert.fingerprint}:{alert.episode}:{uuid.uuid4().hex}",
-                _encoder.encode(alert),
-                meta,
-            ],
+            args=queue_entry.flat(
+                queue_entry.encode(
+                    f"readopt:{alert.fingerprint}:{alert.episode}:{uuid.uuid4().hex}",
+                    _encoder.encode(alert).decode(),
+                    trigger=meta,
+                )
+            ),
         )
         return bool(queued)

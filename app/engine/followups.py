@@ -8,36 +8,20 @@ cancels its follow-ups, and dispatch skips a follow-up whose episode resolved.
 
 from __future__ import annotations
 
+from importlib.resources import files
 from typing import Any
 
 import msgspec
 from redis.asyncio import Redis
 
+from app.engine import queue_entry
 from app.engine.lanes import HIGH
 from app.keys import Keys
 from app.models import Alert
 
 _encoder = msgspec.json.Encoder()
 
-_RELEASE = """
-local now = tonumber(redis.call('TIME')[1]) * 1000
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[2]))
-local moved = 0
-for _, key in ipairs(due) do
-  if redis.call('ZREM', KEYS[1], key) == 1 then
-    local item = redis.call('HGETALL', ARGV[1] .. 'followup:' .. key)
-    if #item > 0 then
-      local f = {}
-      for i = 1, #item, 2 do f[item[i]] = item[i + 1] end
-      redis.call('XADD', KEYS[2], '*', 'k', 'followup:' .. key, 'a', f.alert, 'tp', '', 'run', f.playbook)
-      redis.call('SREM', ARGV[1] .. 'followups-of:' .. f.fingerprint, key)
-      moved = moved + 1
-    end
-    redis.call('DEL', ARGV[1] .. 'followup:' .. key)
-  end
-end
-return moved
-"""
+_RELEASE = files("app.engine").joinpath("followups.lua").read_text()
 
 
 class FollowUps:
@@ -81,6 +65,12 @@ class FollowUps:
     async def release_due(self, limit: int = 100) -> int:
         """Move due follow-ups into the work queue; return how many."""
         moved = await self._release(
-            keys=[self.keys.followups, self.keys.lane(HIGH)], args=[self.keys.ns, limit]
+            keys=[
+                self.keys.followups,
+                self.keys.lane(HIGH),
+                self.keys.followup(""),
+                self.keys.followups_of(""),
+            ],
+            args=[limit, *queue_entry.SCRIPT_FIELDS[:4]],
         )
         return int(moved)

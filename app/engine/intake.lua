@@ -5,13 +5,15 @@
 -- KEYS[3 + i] = dedup key of alert i ("{ns}dedup:<event key>": the entry's event key is read
 -- back from it, not sent twice).
 -- ARGV[1] = dedup TTL (ms), [2] = queue cap (both lanes together), [3] = number of alerts,
--- [4] = length of the dedup key prefix, then per alert (alert JSON, traceparent, seen mark,
--- lane): the mark is "+<fingerprint>" for a firing alert, "-<fingerprint>" for a resolved
+-- [4] = length of the dedup key prefix, [5..7] = the entry's field names for the event key,
+-- alert and trace context (app/engine/queue_entry.py), then per alert (alert JSON, traceparent,
+-- seen mark, lane): the mark is "+<fingerprint>" for a firing alert, "-<fingerprint>" for a resolved
 -- one, "" for neither; the lane is "h" (high) or "n" (normal).
 -- Returns one character per alert ("1" accepted, "0" duplicate), or "full:<length>" when the
 -- backlog would pass the cap (then nothing is recorded).
 local normal, seen, high = KEYS[1], KEYS[2], KEYS[3]
 local ttl, cap, n, skip = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]) + 1
+local KEY, ALERT, TRACEPARENT = ARGV[5], ARGV[6], ARGV[7]
 local length = redis.call('XLEN', normal) + redis.call('XLEN', high)
 if length + n > cap then
   return 'full:' .. length
@@ -29,7 +31,7 @@ local function flush_ended()
 end
 local out = {}
 for i = 0, n - 1 do
-  local base = 5 + 4 * i
+  local base = 8 + 4 * i
   local mark = ARGV[base + 2]
   if mark ~= '' then
     if string.sub(mark, 1, 1) == '+' then
@@ -47,7 +49,7 @@ for i = 0, n - 1 do
   if redis.call('SET', dedup, '1', 'NX', 'PX', ttl) then
     local stream = normal
     if ARGV[base + 3] == 'h' then stream = high end
-    redis.call('XADD', stream, '*', 'k', string.sub(dedup, skip), 'a', ARGV[base], 'tp', ARGV[base + 1])
+    redis.call('XADD', stream, '*', KEY, string.sub(dedup, skip), ALERT, ARGV[base], TRACEPARENT, ARGV[base + 1])
     out[i + 1] = '1'
   else
     out[i + 1] = '0'

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from app.plugins.matchers import Matcher, matches, parse
+from app.matchers import Matcher, matches, parse
 
 HIGH = "high"
 NORMAL = "normal"

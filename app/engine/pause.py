@@ -89,7 +89,7 @@ class PauseStore:
 
     @property
     def _channel(self) -> str:
-        return f"{self.flags.prefix}changes"
+        return self.flags.flag_keys.changes
 
     @staticmethod
     def _change(value: str | None, reason: str) -> bytes:

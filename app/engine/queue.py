@@ -21,11 +21,16 @@ from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError, ResponseError
 
 from app.coalesce import Coalescer
+from app.engine import queue_entry
 from app.engine.lanes import HIGH, LANES, NORMAL, LanePolicy
+from app.engine.queue_entry import Entry as Entry  # re-exported: the workers take entries from here
+from app.engine.queue_entry import decode
 from app.keys import GROUP, Keys
 
 _INTAKE = files("app.engine").joinpath("intake.lua").read_text()
 _READ = files("app.engine").joinpath("read.lua").read_text()
+# The names intake.lua writes an entry's event key, alert and trace context with.
+_INTAKE_FIELDS = queue_entry.SCRIPT_FIELDS[:3]
 # Alerts per intake Lua call: bounds how long one script holds Redis.
 MAX_BATCH_ALERTS = 5000
 
@@ -47,45 +52,6 @@ class QueueFull(Exception):
 class NotReplicated(RedisError):
     """Fewer replicas than `redis_wait_replicas` confirmed the write in time: answer 503, so
     Alertmanager retries (a no-op by dedup if the primary survives, a fresh accept if not)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """One queued item: stream id, event key, alert JSON, trace context, deliveries, for
-    follow-ups and manual triggers the playbook to `run` (otherwise: every matching one),
-    and the lane (stream) it was read from."""
-
-    id: str
-    key: str
-    alert: str
-    traceparent: str
-    deliveries: int = 1
-    run: str = ""
-    meta: str = ""
-    lane: str = NORMAL
-
-    @property
-    def fields(self) -> dict[Any, Any]:
-        """The stream fields, for re-queueing or dead-lettering."""
-        fields = {"k": self.key, "a": self.alert, "tp": self.traceparent}
-        if self.run:
-            fields["run"] = self.run
-        if self.meta:
-            fields["meta"] = self.meta
-        return fields
-
-
-def _entry(entry_id: str, fields: dict[str, str], deliveries: int = 1, lane: str = NORMAL) -> Entry:
-    return Entry(
-        entry_id,
-        fields.get("k", ""),
-        fields.get("a", ""),
-        fields.get("tp", ""),
-        deliveries,
-        fields.get("run", ""),
-        fields.get("meta", ""),
-        lane,
-    )
 
 
 def _text(value: Any) -> str:
@@ -155,7 +121,7 @@ class AlertQueue:
                 batch.append((items, future))
                 size += len(items)
             dedup = self.keys.dedup("")
-            args: list[str | int] = [self.dedup_ttl_ms, self.max_len, size, len(dedup)]
+            args: list[str | int] = [self.dedup_ttl_ms, self.max_len, size, len(dedup), *_INTAKE_FIELDS]
             keys = [self.keys.lane(NORMAL), self.keys.seen, self.keys.lane(HIGH)]
             for items, _ in batch:
                 for key, alert, traceparent, mark, lane in items:
@@ -190,7 +156,8 @@ class AlertQueue:
                 offset += len(items)
 
     async def push(self, entry_fields: dict[str, str], lane: str = HIGH) -> str:
-        """Append one item without dedup (manual triggers: the high lane); return its stream id."""
+        """Append one item (fields from `queue_entry.encode`) without dedup (manual triggers: the
+        high lane); return its stream id."""
         fields: dict[Any, Any] = dict(entry_fields)
         entry_id = await self.redis.xadd(self.keys.lane(lane), fields)
         return str(entry_id)
@@ -228,7 +195,7 @@ class AlertQueue:
             return []
         by_stream = {self.keys.lane(lane): lane for lane in LANES}
         entries = [
-            _entry(eid, fields, lane=by_stream[_text(stream)])
+            decode(eid, fields, lane=by_stream[_text(stream)])
             for stream, items in blocked or []
             for eid, fields in items
         ]
@@ -240,7 +207,7 @@ class AlertQueue:
     def _decode(lane: str, item: Any) -> Entry:
         entry_id, flat = item
         fields = {_text(flat[i]): _text(flat[i + 1]) for i in range(0, len(flat), 2)}
-        return _entry(_text(entry_id), fields, lane=lane)
+        return decode(_text(entry_id), fields, lane=lane)
 
     async def claim_stale(self, consumer: str, min_idle_ms: int, count: int) -> list[Entry]:
         """Take over entries idle longer than `min_idle_ms` (their consumer died), high lane first."""
@@ -271,7 +238,7 @@ class AlertQueue:
             stream, GROUP, min=ids[0], max=ids[-1], count=len(ids) * 2 + 10
         )
         counts = {row["message_id"]: int(row["times_delivered"]) for row in info}
-        return [_entry(eid, fields, counts.get(eid, 1), lane) for eid, fields in claimed]
+        return [decode(eid, fields, counts.get(eid, 1), lane) for eid, fields in claimed]
 
     async def touch(self, consumer: str, entries: list[Entry]) -> None:
         """Reset the idle time of entries still being worked on, so no one claims them."""
@@ -306,13 +273,7 @@ class AlertQueue:
 
     async def dead_letter(self, entry: Entry, reason: str, **extra: str) -> None:
         """Copy an entry to the dead-letter stream with the reason it could not be handled."""
-        fields: dict[Any, Any] = {
-            **entry.fields,
-            "id": entry.id,
-            "lane": entry.lane,
-            "reason": reason,
-            **extra,
-        }
+        fields: dict[Any, Any] = queue_entry.dead(entry, reason, **extra)
         await self.redis.xadd(
             self.keys.dead,
             fields,

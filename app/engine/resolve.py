@@ -6,8 +6,8 @@ incident and replying in the thread get the same records, retries and replay as 
 
 from __future__ import annotations
 
+from app import matchers as matcher_syntax
 from app.models import Alert
-from app.plugins import matchers as matcher_syntax
 from app.plugins.context import Context
 from app.plugins.registry import PlaybookSpec
 

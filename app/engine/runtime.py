@@ -30,13 +30,13 @@ from app.engine.keyring import KeyringSource
 from app.engine.lanes import LanePolicy
 from app.engine.pause import PauseStore
 from app.engine.queue import AlertQueue
+from app.engine.reconciler import Reconciler
 from app.engine.scheduler import JobDef, LeaderScheduler, parse_trigger
-from app.engine.state_metrics import StateMetrics
+from app.engine.state_metrics import StateCollector, StateMetrics
 from app.engine.workers import WorkerPool
 from app.jobs import lifecycle, sweeper
-from app.jobs.cost_exporter import CostExporter
+from app.jobs.cost_exporter import CostExporter, SnapshotCollector
 from app.jobs.cost_sources import RedisCostSource, Source, SqlCostSource
-from app.jobs.reconciler import Reconciler
 from app.keys import Keys
 from app.plugins import loader
 from app.plugins.registry import Registry
@@ -129,7 +129,7 @@ class Runtime:
             tracked=flag_catalogue.declared_names(),
         )
         state = StateMetrics(redis, keys, paused_key=flags.paused_key, queue_depth=queue.depth)
-        metrics.STATE.source = state
+        metrics.plug("state", StateCollector(state))
         session_secret = settings.session_secret.get_secret_value() if settings.session_secret else None
         keyring = KeyringSource(redis, keys.session_secret, session_secret)
         reconciler = Reconciler(
@@ -200,10 +200,10 @@ class Runtime:
         self.cost = CostExporter(
             self.clients.commands,
             self._cost_source(),
-            snapshot_key=f"{keys.ns}cost:snapshot",
+            snapshot_key=keys.cost_snapshot,
             top_users=s.cost_top_users,
         )
-        metrics.COST.exporter = self.cost
+        metrics.plug("cost", SnapshotCollector(self.cost))
         retention = self._retention()
         cost = self.cost
 

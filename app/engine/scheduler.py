@@ -159,6 +159,7 @@ class LeaderScheduler:
     ) -> None:
         self.redis = redis
         self.ns = namespace
+        self.keys = Keys(namespace)
         self.replica = replica
         self.lock_ttl_s = lock_ttl_s
         self.scheduler = AsyncIOScheduler(
@@ -167,7 +168,7 @@ class LeaderScheduler:
         )
         self.jobs: dict[str, JobDef] = {}
         self.leading = False
-        self._lock: Lock = redis.lock(f"{namespace}leader", timeout=lock_ttl_s, blocking=False)
+        self._lock: Lock = redis.lock(self.keys.leader, timeout=lock_ttl_s, blocking=False)
         self._task: asyncio.Task[None] | None = None
         self._running: set[str] = set()
 
@@ -199,7 +200,7 @@ class LeaderScheduler:
         if self.leading:
             with contextlib.suppress(LockError, RedisError):
                 await self._lock.release()
-                await self.redis.delete(f"{self.ns}leader:name")
+                await self.redis.delete(self.keys.leader_name)
             self.leading = False
             metrics.SCHEDULER_LEADER.set(0)
 
@@ -210,14 +211,14 @@ class LeaderScheduler:
                 if self.leading:
                     await self._lock.reacquire()
                 elif await self._lock.acquire(blocking=False):
-                    await self.redis.set(f"{self.ns}leader:name", self.replica, ex=int(self.lock_ttl_s) + 1)
+                    await self.redis.set(self.keys.leader_name, self.replica, ex=int(self.lock_ttl_s) + 1)
                     await self._mark_scheduled()
                     self.leading = True
                     metrics.SCHEDULER_LEADER.set(1)
                     self.scheduler.resume()
                     log.info("scheduler leadership acquired", replica=self.replica)
                 if self.leading:
-                    await self.redis.set(f"{self.ns}leader:name", self.replica, ex=int(self.lock_ttl_s) + 1)
+                    await self.redis.set(self.keys.leader_name, self.replica, ex=int(self.lock_ttl_s) + 1)
             except (LockError, RedisError, OSError) as exc:
                 if self.leading:
                     self.leading = False
@@ -232,12 +233,12 @@ class LeaderScheduler:
         pipe = self.redis.pipeline(transaction=False)
         for job_id, job in self.jobs.items():
             if job.trigger is not None:
-                pipe.hsetnx(Keys(self.ns).job_successes, job_id, str(time.time()))
+                pipe.hsetnx(self.keys.job_successes, job_id, str(time.time()))
         await pipe.execute()
 
     async def leader(self) -> str | None:
         """The replica that leads now, if any."""
-        name = await self.redis.get(f"{self.ns}leader:name")
+        name = await self.redis.get(self.keys.leader_name)
         return str(name) if name else None
 
     async def run(self, job_id: str, *, manual: bool = False) -> JobRun | None:
@@ -268,10 +269,10 @@ class LeaderScheduler:
         data = msgspec.json.encode(run)
         pipe = self.redis.pipeline(transaction=False)
         if run.ok:
-            pipe.hset(Keys(self.ns).job_successes, job_id, str(run.started_at + run.duration_ms / 1000))
-        pipe.set(f"{self.ns}job:{job_id}:last", data)
-        pipe.lpush(f"{self.ns}job:{job_id}:runs", data)
-        pipe.ltrim(f"{self.ns}job:{job_id}:runs", 0, 99)
+            pipe.hset(self.keys.job_successes, job_id, str(run.started_at + run.duration_ms / 1000))
+        pipe.set(self.keys.job_last(job_id), data)
+        pipe.lpush(self.keys.job_runs(job_id), data)
+        pipe.ltrim(self.keys.job_runs(job_id), 0, 99)
         await pipe.execute()
         return run
 
@@ -289,7 +290,7 @@ class LeaderScheduler:
         """Every job with its schedule, next run (on the leader's clock) and last run."""
         out = []
         for job_id, job in self.jobs.items():
-            raw = await self.redis.get(f"{self.ns}job:{job_id}:last")
+            raw = await self.redis.get(self.keys.job_last(job_id))
             scheduled = self.scheduler.get_job(job_id)
             out.append(
                 {

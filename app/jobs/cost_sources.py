@@ -23,21 +23,11 @@ from typing import Any, Protocol
 
 from redis.asyncio import Redis
 
+from app.cost_columns import parse_columns as parse_columns  # the SQL source reads it
+from app.keys import CostKeys
+
 ALL_MODELS = "_all"  # the model label when the tracker keeps spend per user only
-IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 TABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?")
-# The guide's `requests` table; tokens are not in it (map them to export ai_daily_tokens).
-DEFAULT_COLUMNS = {
-    "user_id": "user_id",
-    "model": "model",
-    "cost_usd": "cost_usd",
-    "created_at": "created_at",
-    "latency_ms": "latency_ms",
-    "cache_hit": "cache_hit",
-    "input_tokens": "",
-    "output_tokens": "",
-}
-REQUIRED = ("user_id", "model", "cost_usd", "created_at")
 
 
 @dataclass
@@ -59,33 +49,6 @@ class Source(Protocol):
     async def read(self, now: datetime) -> Reading:
         """Figures for the UTC day and hour of `now`."""
         ...
-
-
-def parse_columns(spec: str | Mapping[str, str]) -> dict[str, str]:
-    """`user_id=uid,created_at=ts,latency_ms=` → the full column map (empty = not present)."""
-    items = spec.items() if isinstance(spec, Mapping) else _pairs(spec)
-    columns = dict(DEFAULT_COLUMNS)
-    for key, value in items:
-        if key not in columns:
-            raise ValueError(f"unknown cost column {key!r}: use {', '.join(DEFAULT_COLUMNS)}")
-        if value and not IDENT.fullmatch(value):
-            raise ValueError(f"invalid column name {value!r} for {key}")
-        if not value and key in REQUIRED:
-            raise ValueError(f"cost column {key} is required")
-        columns[key] = value
-    return columns
-
-
-def _pairs(spec: str) -> list[tuple[str, str]]:
-    pairs = []
-    for part in spec.split(","):
-        if not part.strip():
-            continue
-        key, sep, value = part.partition("=")
-        if not sep:
-            raise ValueError(f"invalid cost column mapping {part.strip()!r}: use name=column")
-        pairs.append((key.strip(), value.strip()))
-    return pairs
 
 
 class RedisCostSource:
@@ -124,27 +87,27 @@ class RedisCostSource:
 
     async def read(self, now: datetime) -> Reading:
         day, hour = now.strftime("%Y-%m-%d"), now.strftime("%Y-%m-%d-%H")
-        p = self.prefix
+        keys = CostKeys(self.prefix)
         reading = Reading()
         # `…:user:{id}` holds a user's total; `…:user:{id}:model:{model}` (optional) the split.
-        for suffix, value in (await self._scan(f"{p}cost:daily:{day}:user:*", ":user:")).items():
+        for suffix, value in (await self._scan(keys.daily_cost_by_user(day), ":user:")).items():
             user, sep, model = suffix.rpartition(":model:")
             if sep:
                 reading.by_user_model[(user, model)] = value
             else:
                 reading.by_user[suffix] = value
-        reading.by_model = await self._scan(f"{p}cost:daily:{day}:model:*", ":model:")
-        reading.tokens_by_user = await self._scan(f"{p}tokens:daily:{day}:user:*", ":user:")
-        for suffix, value in (await self._scan(f"{p}requests:hourly:{hour}:model:*", ":model:")).items():
+        reading.by_model = await self._scan(keys.daily_cost_by_model(day), ":model:")
+        reading.tokens_by_user = await self._scan(keys.daily_tokens_by_user(day), ":user:")
+        for suffix, value in (await self._scan(keys.hourly_requests(hour), ":model:")).items():
             model, sep, hit = suffix.rpartition(":cache_hit:")
             if sep:
                 reading.requests[(model, hit)] = value
-        latency_ms = await self._scan(f"{p}latency:hourly:{hour}:model:*", ":model:")
+        latency_ms = await self._scan(keys.hourly_latency(hour), ":model:")
         for model, total_ms in latency_ms.items():
             count = sum(n for (m, _), n in reading.requests.items() if m == model)
             if count:
                 reading.latency_s[model] = total_ms / count / 1000
-        raw = await self.redis.get(f"{p}cost:hourly:{hour}")
+        raw = await self.redis.get(keys.hourly_cost(hour))
         try:
             reading.hourly = float(raw) if raw is not None else 0.0
         except ValueError:

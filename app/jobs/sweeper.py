@@ -4,16 +4,22 @@ restoring baselines, and record each sweep that changed something as an executio
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from app.actions.flags import FlagStore
-from app.models import ActionRecord, Alert
-
-if TYPE_CHECKING:
-    from app.engine.executions import ExecutionStore
+from app.models import ActionRecord, Alert, Source
 
 
-async def sweep(flags: FlagStore, executions: ExecutionStore) -> dict[str, Any]:
+class DirectRecorder(Protocol):
+    """Where the sweep is recorded (app/engine/executions.py `ExecutionStore`; jobs sit below
+    the engine, so they name only what they call)."""
+
+    async def record_direct(
+        self, playbook: str, source: Source, alert: Alert, actions: list[ActionRecord]
+    ) -> object: ...
+
+
+async def sweep(flags: FlagStore, executions: DirectRecorder) -> dict[str, Any]:
     """Run one sweep; return the flags it touched and their value after."""
     changed = await flags.sweep()
     if changed:

@@ -1,1 +1,1 @@
-"""The playbook system: decorator and registry, matchers, loader and the Context playbooks use."""
+"""The playbook system: decorator and registry, loader and the Context playbooks use."""

@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from pydantic import BaseModel
 
+from app import matchers as matcher_syntax
 from app.durations import parse_duration
 from app.errors import PlaybookError
-from app.plugins import matchers as matcher_syntax
-from app.plugins.matchers import Matcher
+from app.matchers import Matcher
 
 if TYPE_CHECKING:
     from app.models import Alert

@@ -19,9 +19,9 @@ from app.models import ActionRecord, Alert, Execution
 from app.plugins.overview import playbook_view
 from app.web import finding, operations
 from app.web.auth import actor_of, operator, reader
+from app.web.deps import runtime_of
 from app.web.holders import history, holders
 from app.web.limits import bounded_json
-from app.web.operations import runtime_of
 from app.web.readable import Holder
 from app.web.webhook import parse_payload
 

@@ -32,8 +32,8 @@ from app.plugins.overview import playbook_view
 from app.web import auth, finding, limits, live, operations, readable, session, timeline_svg
 from app.web import pause as pause_api
 from app.web.console_guard import secure_request
+from app.web.deps import runtime_of
 from app.web.holders import history, holders
-from app.web.operations import runtime_of
 from app.web.proxy import client_address, proxy_identity
 from app.web.throttle import LoginThrottle
 

@@ -11,7 +11,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from app import metrics as autonomic_metrics
 from app.web.auth import scraper
-from app.web.operations import runtime_of
+from app.web.deps import runtime_of
 
 
 @get("/healthz", summary="Liveness")

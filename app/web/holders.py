@@ -12,7 +12,7 @@ from litestar import Request
 from app.actions.flag_history import Change, FlagHistory, Period
 from app.actions.lease_origins import LeaseOrigins
 from app.web import readable
-from app.web.operations import runtime_of
+from app.web.deps import runtime_of
 
 
 async def holders(

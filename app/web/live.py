@@ -34,7 +34,7 @@ async def events(runtime: Runtime, *, lifetime: float = LIFETIME_S) -> AsyncIter
     """`ready` once subscribed, then `flags` / `executions` as they change, until `lifetime` ends."""
     pubsub = runtime.clients.commands.pubsub()
     try:
-        await pubsub.subscribe(runtime.settings.flag_prefix + "changes")
+        await pubsub.subscribe(runtime.flags.flag_keys.changes)
         last = await _newest(runtime)
         yield ServerSentEventMessage(event="ready", data="live", retry=RETRY_MS)
         deadline = time.monotonic() + lifetime

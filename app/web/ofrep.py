@@ -25,8 +25,8 @@ from app.actions import flag_catalogue
 from app.actions.flag_view import FlagEntry, FlagsUnavailable, FlagView
 from app.actions.flags import InvalidFlagName, check_name
 from app.web.auth import failed
+from app.web.deps import runtime_of
 from app.web.ofrep_auth import FlagReaders
-from app.web.operations import runtime_of
 
 MAX_BODY_BYTES = 64 * 1024
 _JSON = "application/json"

@@ -13,20 +13,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
-from litestar.connection import ASGIConnection
 from pydantic import ValidationError
 
 from app.actions.flags import check_name
+from app.engine import queue_entry
 from app.engine.approvals import Decision, Pending
 from app.engine.runtime import Runtime
 from app.engine.triggers import Trigger, execution_id, operator_holder
 from app.models import ActionRecord, Alert, labels_fingerprint
-
-
-def runtime_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Runtime:
-    """The replica's runtime, kept in the app state by the factory."""
-    runtime: Runtime = connection.app.state.runtime
-    return runtime
 
 
 class UnknownPlaybook(LookupError):
@@ -82,7 +76,7 @@ async def trigger(runtime: Runtime, name: str, request: TriggerRequest, actor: s
         source="manual", actor=actor, reason=request.reason, dry_run=request.dry_run, params=request.params
     )
     await runtime.queue.push(
-        {"k": key, "a": msgspec.json.encode(alert).decode(), "tp": "", "run": name, "meta": meta.to_meta()}
+        queue_entry.encode(key, msgspec.json.encode(alert).decode(), run=name, trigger=meta.to_meta())
     )
     return execution_id(key, name)
 

@@ -20,7 +20,7 @@ from app.engine.pause import PauseState
 from app.engine.runtime import Runtime
 from app.models import ActionRecord, Alert
 from app.web.auth import actor_of, operator, reader
-from app.web.operations import runtime_of
+from app.web.deps import runtime_of
 
 MAX_REASON = 500
 

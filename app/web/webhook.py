@@ -26,7 +26,7 @@ from app.engine.queue import QueueFull, seen_mark
 from app.models import Alert, InvalidPayload, WebhookPayload, decode_payload
 from app.web.auth import authenticate
 from app.web.credentials import Role
-from app.web.operations import runtime_of
+from app.web.deps import runtime_of
 
 log = structlog.get_logger(__name__)
 _encoder = msgspec.json.Encoder()

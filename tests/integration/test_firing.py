@@ -9,6 +9,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from app.actions.flags import FlagStore, alert_holder
+from app.engine import queue_entry
 from app.engine.firing import RECONCILED, FiringAlerts
 from app.engine.lanes import NORMAL
 from app.engine.queue import AlertQueue, seen_mark
@@ -68,10 +69,10 @@ async def test_reconciled_resolve_is_queued_once_and_stops_tracking(
     assert passes == 1 and missing_s == 0
     assert await alerts.resolve(alert) is True
     assert await alerts.tracked() == {}
-    ((_, fields),) = await aredis.xrange(keys.alerts)
-    queued = msgspec.json.decode(fields["a"], type=Alert)
+    (entry,) = [queue_entry.decode(*item) for item in await aredis.xrange(keys.alerts)]
+    queued = msgspec.json.decode(entry.alert, type=Alert)
     assert queued.status == "resolved" and queued.fingerprint == "fp1"
-    assert RECONCILED in fields["meta"]
+    assert RECONCILED in entry.meta
     # Alertmanager's own resolved notification arriving later is a duplicate of it.
     assert await queue.enqueue([item(msgspec.structs.replace(alert, status="resolved"))]) == (0, 1)
     assert await alerts.resolve(alert) is False

@@ -13,6 +13,7 @@ import pytest
 import redis
 import redis.asyncio as aioredis
 
+from app.engine import queue_entry
 from app.engine.lanes import HIGH, NORMAL, LanePolicy
 from app.engine.queue import AlertQueue, Item, seen_mark
 from app.keys import Keys
@@ -115,8 +116,12 @@ async def test_hand_back_reclaim_and_dead_letter_stay_in_the_entrys_lane(
     (again,) = await queue.read("rescuer", 1, 10)
     assert (again.key, again.lane) == ("c0", HIGH)
     await queue.dead_letter(claimed[1], "test reason")
-    ((_, fields),) = await aredis.xrange(keys.dead)
-    assert (fields["k"], fields["lane"], fields["reason"]) == ("w0", NORMAL, "test reason")
+    ((dead_id, fields),) = await aredis.xrange(keys.dead)
+    assert (queue_entry.decode(dead_id, fields).key, fields["lane"], fields["reason"]) == (
+        "w0",
+        NORMAL,
+        "test reason",
+    )
     await queue.ack(claimed[1])
     await queue.ack(again)
     await queue.ack(high)  # the stale first delivery's id is already handed back: a no-op

@@ -14,6 +14,7 @@ import redis
 import redis.asyncio as aioredis
 
 from app.actions.flags import FlagStore
+from app.engine import queue_entry
 from app.engine.firing import LAPSED, REAPPLIED, FiringAlerts
 from app.engine.triggers import Trigger
 from app.keys import Keys
@@ -91,18 +92,19 @@ async def test_a_refused_follow_up_is_re_applied_as_itself_only(aredis: aioredis
     await alerts.defer(alert_, playbook="escalate")  # its redelivery: still one
     assert await alerts.deferred() == ["fp1"]
     assert await alerts.reapply("fp1") == 1
-    ((_, fields),) = await aredis.xrange(keys.lane("high"))  # re-applies take the high lane
-    assert fields["run"] == "escalate"
-    trigger = Trigger.from_meta(fields["meta"])
+    # Re-applies take the high lane.
+    (entry,) = [queue_entry.decode(*item) for item in await aredis.xrange(keys.lane("high"))]
+    assert entry.run == "escalate"
+    trigger = Trigger.from_meta(entry.meta)
     assert (trigger.source, trigger.reason, trigger.state_only) == ("followup", REAPPLIED, False)
-    assert msgspec.json.decode(fields["a"], type=Alert) == alert_
+    assert msgspec.json.decode(entry.alert, type=Alert) == alert_
     # A refused notification as well: every playbook, and the follow-up, each once.
     await alerts.defer(alert_, playbook="escalate")
     await alerts.defer(alert_)
     assert await alerts.reapply("fp1") == 2
-    entries = await aredis.xrange(keys.lane("high"))
-    assert [f.get("run", "") for _, f in entries[1:]] == ["", "escalate"]
-    assert Trigger.from_meta(entries[1][1]["meta"]).source == "system"
+    entries = [queue_entry.decode(*item) for item in await aredis.xrange(keys.lane("high"))]
+    assert [e.run for e in entries[1:]] == ["", "escalate"]
+    assert Trigger.from_meta(entries[1].meta).source == "system"
 
 
 async def test_concurrent_re_applies_of_one_alert_queue_it_once(aredis: aioredis.Redis, ns: str) -> None:
@@ -129,6 +131,6 @@ async def test_a_record_of_the_previous_format_is_re_applied_in_full(aredis: aio
     old = msgspec.json.encode({"e": alert_.episode, "a": alert_})  # before follow-ups were kept apart
     await aredis.hset(keys.reapply, "fp1", old)
     assert await alerts.reapply("fp1") == 1
-    ((_, fields),) = await aredis.xrange(keys.lane("high"))
-    assert "run" not in fields and Trigger.from_meta(fields["meta"]).reason == REAPPLIED
-    assert msgspec.json.decode(fields["a"], type=Alert) == alert_
+    (entry,) = [queue_entry.decode(*item) for item in await aredis.xrange(keys.lane("high"))]
+    assert entry.run == "" and Trigger.from_meta(entry.meta).reason == REAPPLIED
+    assert msgspec.json.decode(entry.alert, type=Alert) == alert_

@@ -12,6 +12,7 @@ import httpx
 import kmock
 import redis
 
+from app.engine import queue_entry
 from tests.conftest import WEBHOOK_TOKEN
 from tests.integration.helpers import alert, executions, payload, post, resolved
 from tests.support.alertmanager import Alertmanager
@@ -202,4 +203,4 @@ def test_failing_apis_are_bounded_recorded_and_isolated(
     assert [r["status"] for r in slack.requests] == [429, 200]
     dead = wait_for(lambda: sync_redis.xrange(f"{ns}dead"), what="dead letter")
     assert [fields["playbook"] for _, fields in dead] == ["service_down"]
-    assert json.loads(dead[0][1]["a"])["labels"]["alertname"] == "ServiceDown"
+    assert json.loads(queue_entry.decode(*dead[0]).alert)["labels"]["alertname"] == "ServiceDown"

@@ -1,6 +1,6 @@
 import pytest
 
-from app.plugins.matchers import matches, parse
+from app.matchers import matches, parse
 
 
 def ok(expr: str, labels: dict[str, str]) -> bool:
