@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
+from app.actions import outside
+from app.actions.outside import Adapters
 from app.connection import connect
 from app.keys import Keys
 from app.models import Alert
@@ -32,6 +34,20 @@ async def store_redis(request: pytest.FixtureRequest) -> AsyncIterator[Redis]:
     )
     yield client
     await client.aclose()
+
+
+def fake_settings(outside_env: dict[str, str], ns: str, **overrides: Any) -> Settings:
+    """Settings pointing every adapter at its local fake (tests/support), on this namespace."""
+    values: dict[str, Any] = {k.removeprefix("AUTONOMIC_").lower(): v for k, v in outside_env.items()}
+    return Settings(**{**values, "redis_namespace": ns, **overrides})
+
+
+@pytest.fixture
+async def adapters(outside_env: dict[str, str], ns: str, aredis: Redis) -> AsyncIterator[Adapters]:
+    """Every adapter built as the runtime builds them, each talking to its local fake."""
+    built = await outside.build(fake_settings(outside_env, ns), aredis)
+    yield built
+    await built.close()
 
 
 @pytest.fixture
