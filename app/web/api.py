@@ -321,7 +321,7 @@ class ApiController(Controller):
     @get("/approvals", guards=[reader])
     async def list_approvals(self, request: Request[Any, Any, Any]) -> list[Pending]:
         """Executions waiting at an approval gate."""
-        return await runtime_of(request).dispatcher.approvals.pending()
+        return await runtime_of(request).approvals.pending()
 
     @post(
         "/executions/{execution_id:str}/approve",

@@ -192,7 +192,7 @@ class ConsoleController(Controller):
             context["flags"] = await runtime.flags.active()
             context["holders"] = await holders(request, context["flags"])
         elif name == "approvals":
-            context["approvals"] = await runtime.dispatcher.approvals.pending()
+            context["approvals"] = await runtime.approvals.pending()
         elif name == "executions":
             context["executions"] = await runtime.executions.recent(limit=25)
         elif name == "pause":

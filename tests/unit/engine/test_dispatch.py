@@ -157,3 +157,21 @@ async def test_plan_changes_nothing_and_reports_forgotten_awaits(
 
 async def _noop() -> None:
     return None
+
+
+def test_the_config_is_the_dispatch_part_of_the_settings() -> None:
+    from app.engine.dispatch import DispatchConfig
+    from app.settings import Settings
+
+    settings = Settings(dry_run=True, playbook_timeout=7, max_attempts=5, default_flag_ttl=120)  # type: ignore[arg-type]
+    config = DispatchConfig.from_settings(settings)
+    assert (config.dry_run, config.playbook_timeout, config.max_attempts, config.default_flag_ttl) == (
+        True,
+        7,
+        5,
+        120,
+    )
+    assert (config.retry_base_delay, config.retry_max_delay) == (
+        settings.retry_base_delay,
+        settings.retry_max_delay,
+    )

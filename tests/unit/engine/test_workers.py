@@ -26,7 +26,13 @@ def _pool(runtime: Runtime, **options: Any) -> WorkerPool:
         "max_deliveries": 3,
         "shutdown_grace_s": 0,
     }
-    return WorkerPool(runtime.queue, runtime.dispatcher, **{**values, **options})
+    return WorkerPool(
+        runtime.queue,
+        runtime.dispatcher,
+        followups=runtime.followups,
+        approvals=runtime.approvals,
+        **{**values, **options},
+    )
 
 
 async def _queued(runtime: Runtime, alert: Alert, key: str = "event-1") -> Entry:
