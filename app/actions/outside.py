@@ -41,6 +41,39 @@ class Adapters:
     slack_channel: str = "#alerts"
     public_url: str | None = None
 
+    async def connect(self, settings: Settings, redis: Redis) -> None:
+        """Set up what needs I/O first: the Kubernetes client (reading a kubeconfig may run
+        its credential plugin). Until then `kube` is missing as "not connected yet"."""
+        api = await _kube_client(settings)
+        if api is None:
+            self.missing["kube"] = "no Kubernetes credentials (in-cluster or kubeconfig)"
+        else:
+            self.missing.pop("kube", None)
+            self.kube = self._kube(api, settings, redis)
+        for system, reason in self.missing.items():
+            log.warning("actions recorded as dry-run", system=system, reason=reason)
+
+    @staticmethod
+    def _kube(api: Any, settings: Settings, redis: Redis) -> KubeAdapter:
+        return KubeAdapter(
+            api,
+            namespaces=settings.kube_namespaces,
+            budget=KubeBudget(
+                redis,
+                Keys(settings.redis_namespace),
+                Limits(
+                    workload=settings.kube_restart_budget,
+                    namespace=settings.kube_namespace_budget,
+                    total=settings.kube_total_budget,
+                    window_s=settings.kube_budget_window,
+                ),
+            ),
+            policy=_policy(settings),
+            timeout=settings.action_timeout,
+            max_pod_deletes=settings.kube_max_pod_deletes,
+            require_opt_in=settings.kube_require_opt_in,
+        )
+
     async def close(self) -> None:
         """Release HTTP sessions."""
         if self.kube is not None:
@@ -67,37 +100,27 @@ async def _kube_client(settings: Settings) -> Any:
     )
 
 
+def _policy(settings: Settings) -> RetryPolicy:
+    return RetryPolicy(settings.action_attempts, settings.action_retry_base, settings.action_retry_max)
+
+
 async def build(settings: Settings, redis: Redis) -> Adapters:
-    """Construct every adapter that has credentials; note the others."""
-    policy = RetryPolicy(settings.action_attempts, settings.action_retry_base, settings.action_retry_max)
+    """Construct every adapter that has credentials, connected; note the others."""
+    adapters = configure(settings)
+    await adapters.connect(settings, redis)
+    return adapters
+
+
+def configure(settings: Settings) -> Adapters:
+    """Construct every adapter that needs no I/O to set up (all but Kubernetes, which
+    `Adapters.connect` adds); note the missing ones. Nothing is contacted here."""
+    policy = _policy(settings)
     adapters = Adapters(
         redact=Redactor(settings.secret_values()),
         slack_channel=settings.slack_channel,
         public_url=settings.public_url,
+        missing={"kube": "not connected yet"},
     )
-
-    api = await _kube_client(settings)
-    if api is None:
-        adapters.missing["kube"] = "no Kubernetes credentials (in-cluster or kubeconfig)"
-    else:
-        adapters.kube = KubeAdapter(
-            api,
-            namespaces=settings.kube_namespaces,
-            budget=KubeBudget(
-                redis,
-                Keys(settings.redis_namespace),
-                Limits(
-                    workload=settings.kube_restart_budget,
-                    namespace=settings.kube_namespace_budget,
-                    total=settings.kube_total_budget,
-                    window_s=settings.kube_budget_window,
-                ),
-            ),
-            policy=policy,
-            timeout=settings.action_timeout,
-            max_pod_deletes=settings.kube_max_pod_deletes,
-            require_opt_in=settings.kube_require_opt_in,
-        )
 
     if settings.pagerduty_routing_key is not None:
         verify: ssl.SSLContext | bool = True
@@ -139,6 +162,4 @@ async def build(settings: Settings, redis: Redis) -> Adapters:
     if settings.notify_user_url is None:
         adapters.missing["notify.user"] = "AUTONOMIC_NOTIFY_USER_URL is not set"
 
-    for system, reason in adapters.missing.items():
-        log.warning("actions recorded as dry-run", system=system, reason=reason)
     return adapters

@@ -17,6 +17,7 @@ import asyncio
 import logging
 import random
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -34,14 +35,16 @@ from app.actions.lease_origins import LeaseOrigin, LeaseOrigins
 from app.actions.outside import Adapters
 from app.engine import queue_entry
 from app.engine.approvals import ApprovalStore
+from app.engine.cooldowns import Cooldowns
 from app.engine.executions import ExecutionStore
-from app.engine.firing import RECONCILED, RECONCILED_TOMBSTONE, FiringAlerts
+from app.engine.firing import RECONCILED, FiringAlerts
 from app.engine.followups import FollowUps
 from app.engine.resolve import RESOLVE
+from app.engine.tombstones import Tombstones
 from app.engine.triggers import Plan, Trigger, execution_id, operator_holder
 from app.errors import ApprovalRejected, AwaitingApproval, PermanentError, TemporaryError
 from app.keys import Keys
-from app.models import ActionRecord, Alert, Execution, labels_fingerprint
+from app.models import ActionRecord, Alert, Execution
 from app.plugins.context import Context, SyncProxy
 from app.plugins.facades import FlagActions
 from app.plugins.recorder import Recorder
@@ -73,6 +76,30 @@ class _Retry:
         return self.delay(exc, state.attempt_number + self.offset)
 
 
+@dataclass(frozen=True, slots=True)
+class DispatchConfig:
+    """The settings dispatch applies to every run."""
+
+    dry_run: bool
+    playbook_timeout: float
+    max_attempts: int
+    retry_base_delay: float
+    retry_max_delay: float
+    default_flag_ttl: float
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> DispatchConfig:
+        """The dispatch part of `settings`."""
+        return cls(
+            dry_run=settings.dry_run,
+            playbook_timeout=settings.playbook_timeout,
+            max_attempts=settings.max_attempts,
+            retry_base_delay=settings.retry_base_delay,
+            retry_max_delay=settings.retry_max_delay,
+            default_flag_ttl=settings.default_flag_ttl,
+        )
+
+
 class Dispatcher:
     """Runs matching playbooks for alerts and records every execution."""
 
@@ -80,29 +107,36 @@ class Dispatcher:
         self,
         *,
         registry: Registry,
+        config: DispatchConfig,
+        adapters: Adapters,
         redis: Redis,
         keys: Keys,
-        settings: Settings,
         flags: FlagStore,
         executions: ExecutionStore,
         followups: FollowUps,
         approvals: ApprovalStore,
         firing: FiringAlerts,
+        cooldowns: Cooldowns,
+        tombstones: Tombstones,
+        origins: LeaseOrigins,
+        alertmanager: AlertmanagerClient | None = None,
     ) -> None:
         self.approvals = approvals
         self.firing = firing
-        # Set by the runtime when AUTONOMIC_ALERTMANAGER_URLS is configured (follow-ups ask it).
-        self.alertmanager: AlertmanagerClient | None = None
-        self.adapters = Adapters(
-            missing={name: "not started" for name in ("kube", "pagerduty", "slack", "notify", "notify.user")}
-        )
+        # When AUTONOMIC_ALERTMANAGER_URLS is configured: a follow-up asks it whether the alert fires.
+        self.alertmanager = alertmanager
+        self.adapters = adapters
         self.followups = followups
         self.registry = registry
+        # Only for the facades' per-alert state (the PagerDuty incident, the Slack thread).
         self.redis = redis
         self.keys = keys
-        self.settings = settings
+        self.config = config
         self.flags = flags
         self.executions = executions
+        self.cooldowns = cooldowns
+        self.tombstones = tombstones
+        self.origins = origins
 
     # -- alerts ---------------------------------------------------------------------------
 
@@ -128,15 +162,9 @@ class Dispatcher:
             results: list[Execution] = []
             reason = trigger.reason if trigger else None
             if alert.status == "resolved":
-                await self.redis.set(
-                    # As long as repeats of the notification are deduplicated: late firing
-                    # work for this episode is refused for the same window.
-                    self.keys.resolved(alert.fingerprint, alert.episode),
-                    # Marked when the reconciler resolved it: only such a tombstone is cleared
-                    # by a re-fire of the same episode (an Alertmanager that lost its state).
-                    RECONCILED_TOMBSTONE if reason == RECONCILED else "1",
-                    ex=max(60, int(self.settings.dedup_ttl)),
-                )
+                # Marked when the reconciler resolved it: only such a tombstone is cleared
+                # by a re-fire of the same episode (an Alertmanager that lost its state).
+                await self.tombstones.mark(alert, reconciled=reason == RECONCILED)
                 await self.firing.forget(alert)
                 await self.followups.cancel(alert.fingerprint)
                 released = await self.run(RESOLVE, alert, event_key, Trigger(source="system", reason=reason))
@@ -166,9 +194,7 @@ class Dispatcher:
             )
             execution.error = f"unknown playbook {name!r}"
             return await self._finish(execution, "failed")
-        if trigger.source == "followup" and await self.redis.exists(
-            self.keys.resolved(alert.fingerprint, alert.episode)
-        ):
+        if trigger.source == "followup" and await self.tombstones.exists(alert):
             execution = self._new_execution(
                 execution_id(event_key, name), name, alert, event_key, trigger, False
             )
@@ -199,7 +225,7 @@ class Dispatcher:
             params = spec.params.model_validate(trigger.params)
         manual = trigger.source == "manual"
         holder = operator_holder(trigger.actor) if manual else alert_holder(alert.fingerprint)
-        tombstone = "" if manual else self.keys.resolved(alert.fingerprint, alert.episode)
+        tombstone = "" if manual else self.tombstones.key(alert)
         parts: dict[str, Any] = {
             "recorder": recorder,
             "alert": alert,
@@ -223,8 +249,8 @@ class Dispatcher:
                 recorder,
                 holder=holder,
                 tombstone=tombstone,
-                default_ttl=self.settings.default_flag_ttl,
-                origins=LeaseOrigins(self.redis, self.keys, ttl_s=self.settings.execution_ttl),
+                default_ttl=self.config.default_flag_ttl,
+                origins=self.origins,
                 origin=LeaseOrigin(
                     execution_id=ex_id,
                     playbook=spec.name,
@@ -247,12 +273,7 @@ class Dispatcher:
         """Take the cooldown slot for (playbook, labels); True if another execution holds it."""
         if not spec.cooldown:
             return False
-        key = self.keys.cooldown(spec.name, labels_fingerprint(alert.labels))
-        taken = await self.redis.set(key, ex_id, nx=True, px=int(spec.cooldown * 1000))
-        if taken:
-            return False
-        holder = await self.redis.get(key)
-        return holder != ex_id  # our own slot from an earlier attempt does not block us
+        return await self.cooldowns.take(spec.name, alert, ex_id, spec.cooldown)
 
     async def run(self, spec: PlaybookSpec, alert: Alert, event_key: str, trigger: Trigger) -> Execution:
         """Run one playbook for one alert, exactly once per (event, playbook)."""
@@ -338,7 +359,7 @@ class Dispatcher:
             source=trigger.source,
             alert=alert,
             event_key=event_key,
-            dry_run=trigger.dry_run or spec_dry_run or self.settings.dry_run,
+            dry_run=trigger.dry_run or spec_dry_run or self.config.dry_run,
             actor=trigger.actor,
             reason=trigger.reason,
             params=trigger.params,
@@ -350,13 +371,13 @@ class Dispatcher:
             await self._attempt(spec, alert, ctx, execution)  # most runs succeed at once
             return
         except _RETRYABLE as first:
-            if self.settings.max_attempts < 2:
+            if self.config.max_attempts < 2:
                 raise
             failure: BaseException = first
-        backoff = _Retry(self.settings.retry_base_delay, self.settings.retry_max_delay, offset=1)
+        backoff = _Retry(self.config.retry_base_delay, self.config.retry_max_delay, offset=1)
         await asyncio.sleep(backoff.delay(failure, 1))
         retrying = AsyncRetrying(
-            stop=stop_after_attempt(self.settings.max_attempts - 1),
+            stop=stop_after_attempt(self.config.max_attempts - 1),
             wait=backoff,
             retry=retry_if_exception_type(_RETRYABLE),
             reraise=True,
@@ -366,7 +387,7 @@ class Dispatcher:
                 await self._attempt(spec, alert, ctx, execution)
 
     async def _attempt(self, spec: PlaybookSpec, alert: Alert, ctx: Context, execution: Execution) -> None:
-        timeout = spec.timeout or self.settings.playbook_timeout
+        timeout = spec.timeout or self.config.playbook_timeout
         execution.attempts += 1
         ctx.recorder.restart()
         try:
@@ -448,10 +469,8 @@ class Dispatcher:
             candidates = [RESOLVE, *candidates]
         for spec in candidates:
             blocked = None
-            if spec.cooldown:
-                key = self.keys.cooldown(spec.name, labels_fingerprint(alert.labels))
-                if await self.redis.exists(key):
-                    blocked = f"cooldown {spec.cooldown:g}s"
+            if spec.cooldown and await self.cooldowns.active(spec.name, alert):
+                blocked = f"cooldown {spec.cooldown:g}s"
             recorder = Recorder(
                 dry_run=True,
                 paused=False,
@@ -469,7 +488,7 @@ class Dispatcher:
                 # Sync playbooks get a SyncProxy that awaits for them; only async ones can forget.
                 target = tracker.wrap(ctx) if spec.is_async else ctx
                 await asyncio.wait_for(
-                    self._call(spec, alert, target), spec.timeout or self.settings.playbook_timeout
+                    self._call(spec, alert, target), spec.timeout or self.config.playbook_timeout
                 )
             except Exception as exc:
                 error = _describe(exc)

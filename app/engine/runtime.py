@@ -1,5 +1,8 @@
 """Wires one replica's parts together: Redis clients, stores, queue, dispatcher, workers,
-the outside-system adapters and the leader-elected scheduler with its jobs."""
+the outside-system adapters and the leader-elected scheduler with its jobs.
+
+Every part is built once, here, and handed to the consumers that need it; nothing is
+swapped in later. `start` only connects what needs I/O (the Kubernetes client, the flag view)."""
 
 from __future__ import annotations
 
@@ -20,9 +23,12 @@ from app.actions import flag_catalogue, outside
 from app.actions.alertmanager import AlertmanagerClient
 from app.actions.flag_view import FlagView
 from app.actions.flags import FlagStore
+from app.actions.lease_origins import LeaseOrigins
+from app.actions.outside import Adapters
 from app.connection import Clients, connect
 from app.engine.approvals import ApprovalStore
-from app.engine.dispatch import Dispatcher
+from app.engine.cooldowns import Cooldowns
+from app.engine.dispatch import DispatchConfig, Dispatcher
 from app.engine.executions import ExecutionStore
 from app.engine.firing import FiringAlerts
 from app.engine.followups import FollowUps
@@ -33,6 +39,7 @@ from app.engine.queue import AlertQueue
 from app.engine.reconciler import Reconciler
 from app.engine.scheduler import JobDef, LeaderScheduler, parse_trigger
 from app.engine.state_metrics import StateCollector, StateMetrics
+from app.engine.tombstones import Tombstones
 from app.engine.workers import WorkerPool
 from app.jobs import lifecycle, sweeper
 from app.jobs.cost_exporter import CostExporter, SnapshotCollector
@@ -65,6 +72,9 @@ class Runtime:
     firing: FiringAlerts
     pause: PauseStore
     reconciler: Reconciler
+    approvals: ApprovalStore
+    followups: FollowUps
+    adapters: Adapters
     cost: CostExporter | None = None
     state: StateMetrics | None = None
     _closers: list[Any] = field(default_factory=list)
@@ -99,20 +109,33 @@ class Runtime:
         )
         firing = FiringAlerts(redis, keys, flags, dedup_ttl_s=settings.dedup_ttl, lanes=queue.lanes)
         pause = PauseStore(redis, keys, flags)
+        followups = FollowUps(redis, keys)
+        approvals = ApprovalStore(redis, keys, timeout_s=settings.approval_timeout)
+        adapters = outside.configure(settings)  # Kubernetes connects on start
+        alertmanager = AlertmanagerClient.from_settings(settings)
         dispatcher = Dispatcher(
             registry=registry,
+            config=DispatchConfig.from_settings(settings),
+            adapters=adapters,
             redis=redis,
             keys=keys,
-            settings=settings,
             flags=flags,
             executions=executions,
-            followups=FollowUps(redis, keys),
-            approvals=ApprovalStore(redis, keys, timeout_s=settings.approval_timeout),
+            followups=followups,
+            approvals=approvals,
             firing=firing,
+            cooldowns=Cooldowns(redis, keys),
+            # As long as repeats of the notification are deduplicated: late firing work for a
+            # resolved episode is refused for the same window.
+            tombstones=Tombstones(redis, keys, ttl_s=settings.dedup_ttl),
+            origins=LeaseOrigins(redis, keys, ttl_s=settings.execution_ttl),
+            alertmanager=alertmanager,
         )
         workers = WorkerPool(
             queue,
             dispatcher,
+            followups=followups,
+            approvals=approvals,
             concurrency=settings.workers,
             claim_idle_s=settings.claim_idle,
             max_deliveries=settings.max_deliveries,
@@ -135,11 +158,11 @@ class Runtime:
         reconciler = Reconciler(
             firing,
             pause,
-            AlertmanagerClient.from_settings(settings),
+            alertmanager,
             queue,
+            redact=adapters.redact,
             resolve_after_s=settings.reconcile_resolve_after,
         )
-        dispatcher.alertmanager = reconciler.alertmanager
         return cls(
             settings,
             clients,
@@ -157,6 +180,9 @@ class Runtime:
             firing=firing,
             pause=pause,
             reconciler=reconciler,
+            approvals=approvals,
+            followups=followups,
+            adapters=adapters,
         )
 
     # -- jobs -----------------------------------------------------------------------------
@@ -294,8 +320,7 @@ class Runtime:
             raise
 
     async def _start(self, run_workers: bool) -> None:
-        self.dispatcher.adapters = await outside.build(self.settings, self.clients.commands)
-        self.reconciler.redact = self.dispatcher.adapters.redact
+        await self.adapters.connect(self.settings, self.clients.commands)
         self._define_jobs()
         await self.flag_view.start()
         # Everything loaded so far (modules, playbooks, clients) lives as long as the process:
@@ -315,7 +340,7 @@ class Runtime:
             if self._refresh is not None:
                 self._refresh.cancel()
         await self.flag_view.stop()
-        await self.dispatcher.adapters.close()
+        await self.adapters.close()
         if self.reconciler.alertmanager is not None:
             await self.reconciler.alertmanager.close()
         for close in self._closers:

@@ -24,7 +24,9 @@ from redis.exceptions import RedisError
 
 from app import metrics
 from app.connection import BLOCK_MS
+from app.engine.approvals import ApprovalStore
 from app.engine.dispatch import Dispatcher
+from app.engine.followups import FollowUps
 from app.engine.queue import AlertQueue, Entry
 from app.engine.triggers import Trigger
 from app.models import Alert
@@ -46,6 +48,8 @@ class WorkerPool:
         queue: AlertQueue,
         dispatcher: Dispatcher,
         *,
+        followups: FollowUps,
+        approvals: ApprovalStore,
         concurrency: int,
         claim_idle_s: float,
         max_deliveries: int,
@@ -54,6 +58,8 @@ class WorkerPool:
     ) -> None:
         self.queue = queue
         self.dispatcher = dispatcher
+        self.followups = followups  # due follow-ups move to the queue from the maintenance loop
+        self.approvals = approvals  # and gates past their deadline are rejected there
         self.concurrency = concurrency
         self.claim_idle_ms = max(1, int(claim_idle_s * 1000))
         self.max_deliveries = max_deliveries
@@ -188,8 +194,8 @@ class WorkerPool:
                         log.info("reclaimed entry", entry=entry.id, deliveries=entry.deliveries)
                         await self._slots.acquire()
                         self._spawn(entry)
-                await self.dispatcher.followups.release_due()
-                await self.dispatcher.approvals.expire_due()
+                await self.followups.release_due()
+                await self.approvals.expire_due()
                 await self.queue.trim_acknowledged()
                 self._redis_ok()
             except (RedisError, OSError) as exc:

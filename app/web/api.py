@@ -13,13 +13,13 @@ from litestar.params import Parameter
 from app.actions.flags import PAUSED_FLAG, InvalidFlagName
 from app.durations import parse_moment
 from app.engine.approvals import Decision, Pending
+from app.engine.runtime import Runtime
 from app.engine.triggers import Plan
 from app.jobs.cost_exporter import user_label
 from app.models import ActionRecord, Alert, Execution
 from app.plugins.overview import playbook_view
 from app.web import finding, operations
 from app.web.auth import actor_of, operator, reader
-from app.web.deps import runtime_of
 from app.web.holders import history, holders
 from app.web.limits import bounded_json
 from app.web.readable import Holder
@@ -210,16 +210,16 @@ class ApiController(Controller):
     tags = ["api"]
 
     @get("/playbooks", guards=[reader])
-    async def list_playbooks(self, request: Request[Any, Any, Any]) -> list[PlaybookInfo]:
+    async def list_playbooks(self, runtime: Runtime) -> list[PlaybookInfo]:
         """Every registered playbook with its match rule and options (`app.plugins.overview`), and
         whether the kill switch is on (a run would be recorded refused)."""
-        paused = (await runtime_of(request).pause.get()).paused
-        return [PlaybookInfo(**playbook_view(spec), paused=paused) for spec in runtime_of(request).registry]
+        paused = (await runtime.pause.get()).paused
+        return [PlaybookInfo(**playbook_view(spec), paused=paused) for spec in runtime.registry]
 
     @get("/queue", guards=[reader])
-    async def queue_depth(self, request: Request[Any, Any, Any]) -> QueueInfo:
+    async def queue_depth(self, runtime: Runtime) -> QueueInfo:
         """Backlog of the work queue, in total and per priority lane."""
-        depth = await runtime_of(request).queue.depth()
+        depth = await runtime.queue.depth()
         lanes = {
             name: LaneDepth(lane.lag, lane.pending, round(lane.oldest_age_s, 3))
             for name, lane in (depth.lanes or {}).items()
@@ -227,11 +227,10 @@ class ApiController(Controller):
         return QueueInfo(depth.lag, depth.pending, round(depth.oldest_age_s, 3), lanes)
 
     @get("/flags", guards=[reader])
-    async def list_flags(self, request: Request[Any, Any, Any]) -> list[FlagInfo]:
+    async def list_flags(self, runtime: Runtime) -> list[FlagInfo]:
         """Flags with leases: the active mitigations (and the kill switch while it is on)."""
-        runtime = runtime_of(request)
         states = await runtime.flags.active()
-        named = await holders(request, states)
+        named = await holders(runtime, states)
         pause = await runtime.pause.get()
         switch = [FlagInfo(PAUSED_FLAG, "true", None, True, [])] if pause.paused else []
         return switch + [
@@ -257,7 +256,7 @@ class ApiController(Controller):
     @get("/flags/history", guards=[reader])
     async def flag_history(
         self,
-        request: Request[Any, Any, Any],
+        runtime: Runtime,
         since: str = Parameter(default="24h", description="ISO-8601, epoch seconds or an age (24h)"),
         until: str | None = Parameter(default=None, description="ISO-8601, epoch seconds or an age"),
     ) -> FlagHistoryInfo:
@@ -271,7 +270,7 @@ class ApiController(Controller):
             raise ClientException(str(exc)) from None
         if start > end:
             raise ClientException("since is after until")
-        periods, changes, named = await history(request, start, end)
+        periods, changes, named = await history(runtime, start, end)
         return FlagHistoryInfo(
             start,
             end,
@@ -293,7 +292,7 @@ class ApiController(Controller):
         )
 
     @delete("/flags/{name:str}", guards=[operator], status_code=200)
-    async def revert_flag(self, request: Request[Any, Any, Any], name: str) -> Reverted:
+    async def revert_flag(self, runtime: Runtime, request: Request[Any, Any, Any], name: str) -> Reverted:
         """End every lease on a flag now and restore its baseline (recorded as an execution)."""
         if name == PAUSED_FLAG:
             raise HTTPException(
@@ -302,7 +301,7 @@ class ApiController(Controller):
                 status_code=409,
             )
         try:
-            ended, value, execution = await operations.revert(runtime_of(request), name, actor_of(request))
+            ended, value, execution = await operations.revert(runtime, name, actor_of(request))
         except InvalidFlagName as exc:
             raise ClientException(str(exc)) from None
         except operations.NothingToRevert:
@@ -311,11 +310,11 @@ class ApiController(Controller):
 
     @post("/playbooks/{name:str}/trigger", guards=[operator], status_code=202, before_request=bounded_json)
     async def trigger_playbook(
-        self, request: Request[Any, Any, Any], name: str, data: operations.TriggerRequest
+        self, runtime: Runtime, request: Request[Any, Any, Any], name: str, data: operations.TriggerRequest
     ) -> Triggered:
         """Run one playbook now through the queue (labels, annotations, params, dry_run, reason)."""
         try:
-            execution = await operations.trigger(runtime_of(request), name, data, actor_of(request))
+            execution = await operations.trigger(runtime, name, data, actor_of(request))
         except operations.UnknownPlaybook:
             raise NotFoundException(f"no playbook {name!r}") from None
         except operations.InvalidParams as exc:
@@ -325,9 +324,9 @@ class ApiController(Controller):
         return Triggered(execution)
 
     @get("/approvals", guards=[reader])
-    async def list_approvals(self, request: Request[Any, Any, Any]) -> list[Pending]:
+    async def list_approvals(self, runtime: Runtime) -> list[Pending]:
         """Executions waiting at an approval gate."""
-        return await runtime_of(request).dispatcher.approvals.pending()
+        return await runtime.approvals.pending()
 
     @post(
         "/executions/{execution_id:str}/approve",
@@ -336,10 +335,14 @@ class ApiController(Controller):
         before_request=bounded_json,
     )
     async def approve(
-        self, request: Request[Any, Any, Any], execution_id: str, data: Decided | None = None
+        self,
+        runtime: Runtime,
+        request: Request[Any, Any, Any],
+        execution_id: str,
+        data: Decided | None = None,
     ) -> Pending:
         """Approve the gate this execution waits at; it resumes through the queue."""
-        return await self._decide(request, execution_id, "approve", data)
+        return await self._decide(runtime, request, execution_id, "approve", data)
 
     @post(
         "/executions/{execution_id:str}/reject",
@@ -348,18 +351,25 @@ class ApiController(Controller):
         before_request=bounded_json,
     )
     async def reject(
-        self, request: Request[Any, Any, Any], execution_id: str, data: Decided | None = None
+        self,
+        runtime: Runtime,
+        request: Request[Any, Any, Any],
+        execution_id: str,
+        data: Decided | None = None,
     ) -> Pending:
         """Reject the gate this execution waits at; it ends as rejected."""
-        return await self._decide(request, execution_id, "reject", data)
+        return await self._decide(runtime, request, execution_id, "reject", data)
 
     async def _decide(
-        self, request: Request[Any, Any, Any], execution_id: str, decision: Decision, data: Decided | None
+        self,
+        runtime: Runtime,
+        request: Request[Any, Any, Any],
+        execution_id: str,
+        decision: Decision,
+        data: Decided | None,
     ) -> Pending:
         comment = data.comment if data else ""
-        decided = await operations.decide(
-            runtime_of(request), execution_id, decision, actor_of(request), comment
-        )
+        decided = await operations.decide(runtime, execution_id, decision, actor_of(request), comment)
         if decided is None:
             raise NotFoundException(f"execution {execution_id!r} is not waiting for approval")
         return decided
@@ -367,7 +377,7 @@ class ApiController(Controller):
     @get("/executions", guards=[reader])
     async def list_executions(
         self,
-        request: Request[Any, Any, Any],
+        runtime: Runtime,
         limit: int = Parameter(default=50, ge=1, le=1000),
         offset: int = Parameter(default=0, ge=0, le=100_000),
         playbook: str | None = None,
@@ -383,20 +393,20 @@ class ApiController(Controller):
             query = finding.query_of({**raw, "until": until, "offset": offset}, limit=limit)
         except ValueError as exc:
             raise ClientException(str(exc)) from None
-        return await runtime_of(request).executions.recent(**query.store_args())
+        return await runtime.executions.recent(**query.store_args())
 
     @get("/executions/{execution_id:str}", guards=[reader])
-    async def get_execution(self, request: Request[Any, Any, Any], execution_id: str) -> Execution:
+    async def get_execution(self, runtime: Runtime, execution_id: str) -> Execution:
         """One execution with every action it took."""
-        execution = await runtime_of(request).executions.get(execution_id)
+        execution = await runtime.executions.get(execution_id)
         if execution is None:
             raise NotFoundException(f"no execution {execution_id!r}")
         return execution
 
     @get("/jobs", guards=[reader])
-    async def list_jobs(self, request: Request[Any, Any, Any]) -> Jobs:
+    async def list_jobs(self, runtime: Runtime) -> Jobs:
         """Scheduler jobs: last run, result, next run, and the replica that leads."""
-        scheduler = runtime_of(request).scheduler
+        scheduler = runtime.scheduler
         return Jobs(
             leader=await scheduler.leader(),
             this_replica=scheduler.replica,
@@ -404,9 +414,9 @@ class ApiController(Controller):
         )
 
     @post("/jobs/{job_id:str}/run", guards=[operator], status_code=200)
-    async def run_job(self, request: Request[Any, Any, Any], job_id: str) -> dict[str, Any]:
+    async def run_job(self, runtime: Runtime, job_id: str) -> dict[str, Any]:
         """Run a job now on this replica and return its outcome."""
-        scheduler = runtime_of(request).scheduler
+        scheduler = runtime.scheduler
         if job_id not in scheduler.jobs:
             raise NotFoundException(f"no job {job_id!r}")
         if scheduler.running(job_id):
@@ -417,20 +427,18 @@ class ApiController(Controller):
         return msgspec.to_builtins(run)  # type: ignore[no-any-return]
 
     @get("/cost/user-label", guards=[reader])
-    async def cost_user_label(self, request: Request[Any, Any, Any], user_id: str) -> CostLabel:
+    async def cost_user_label(self, runtime: Runtime, user_id: str) -> CostLabel:
         """The `user_id` label of the ai_* cost gauges for one user (a keyed hash when
         AUTONOMIC_COST_USER_LABEL=hash, else the id itself)."""
-        runtime = runtime_of(request)
         if runtime.settings.cost_user_label == "raw":
             return CostLabel(user_id, user_id, "raw")
         key = (await runtime.keyring.get()).key("cost-user-label")
         return CostLabel(user_id, user_label(key, user_id), "hash")
 
     @post("/alerts/simulate", guards=[reader], status_code=200)
-    async def simulate(self, request: Request[Any, Any, Any]) -> Simulation:
+    async def simulate(self, runtime: Runtime, request: Request[Any, Any, Any]) -> Simulation:
         """Dry-run plan for an Alertmanager payload: matching playbooks and what each would do."""
         payload = parse_payload(await request.body())
-        runtime = runtime_of(request)
         alerts = []
         for item in payload.alerts:
             alert = Alert.from_webhook(item, payload)

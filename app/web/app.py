@@ -10,6 +10,7 @@ import structlog
 from litestar import Litestar
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.datastructures import State
+from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
 from litestar.template.config import TemplateConfig
@@ -37,6 +38,13 @@ def redacted_url(url: str) -> str:
     """`url` without its credentials, for logs."""
     scheme, sep, rest = url.partition("://")
     return f"{scheme}{sep}{rest.rsplit('@', 1)[-1]}" if sep else url
+
+
+def provide_runtime(state: State) -> Runtime:
+    """The replica's runtime: the one dependency through which route handlers reach its parts
+    (a handler asks for it as `runtime: Runtime`)."""
+    runtime: Runtime = state.runtime
+    return runtime
 
 
 def create_app(
@@ -94,6 +102,7 @@ def create_app(
         ),
         # Only the console uses cookies (CSRF, headers: console_guard); /api authenticates by token.
         middleware=[console_guard],
+        dependencies={"runtime": Provide(provide_runtime, sync_to_thread=False)},
         exception_handlers={500: internal_error},
         lifespan=[lifespan],
         state=State(

@@ -28,6 +28,7 @@ from litestar.static_files import create_static_files_router
 
 from app.actions.flags import InvalidFlagName
 from app.engine.approvals import Decision
+from app.engine.runtime import Runtime
 from app.plugins.overview import playbook_view
 from app.web import auth, finding, limits, live, operations, readable, session, timeline_svg
 from app.web import pause as pause_api
@@ -120,8 +121,9 @@ class ConsoleController(Controller):
         return Template("login.html", context={"error": message(request.query_params.get("error"), None)})
 
     @post("/login")
-    async def login(self, request: Request[Any, Any, Any], data: dict[str, str] = Form) -> Response[Any]:
-        runtime = runtime_of(request)
+    async def login(
+        self, runtime: Runtime, request: Request[Any, Any, Any], data: dict[str, str] = Form
+    ) -> Response[Any]:
         name = "".join(c for c in data.get("name", "") if c.isprintable()).strip()[:64]
         address = client_address(request)
         throttle = LoginThrottle(runtime.clients.commands, runtime.keys)
@@ -160,12 +162,11 @@ class ConsoleController(Controller):
         return Redirect("/ui/login", cookies=[cookie])
 
     @get("/")
-    async def dashboard(self, request: Request[Any, Any, Any]) -> Response[Any]:
+    async def dashboard(self, runtime: Runtime, request: Request[Any, Any, Any]) -> Response[Any]:
         current = await _session(request)
         if current is None:
             expired = session.COOKIE in request.cookies
             return Redirect("/ui/login?error=expired" if expired else "/ui/login")
-        runtime = runtime_of(request)
         playbooks = [playbook_view(spec) for spec in runtime.registry]
         return Template(
             "dashboard.html",
@@ -184,15 +185,14 @@ class ConsoleController(Controller):
         )
 
     @get("/fragments/{name:str}")
-    async def fragment(self, request: Request[Any, Any, Any], name: str) -> Template:
+    async def fragment(self, runtime: Runtime, request: Request[Any, Any, Any], name: str) -> Template:
         current = await _require(request)
-        runtime = runtime_of(request)
         context: dict[str, Any] = {"session": current, **_FORMATS}
         if name == "flags":
             context["flags"] = await runtime.flags.active()
-            context["holders"] = await holders(request, context["flags"])
+            context["holders"] = await holders(runtime, context["flags"])
         elif name == "approvals":
-            context["approvals"] = await runtime.dispatcher.approvals.pending()
+            context["approvals"] = await runtime.approvals.pending()
         elif name == "executions":
             context["executions"] = await runtime.executions.recent(limit=25)
         elif name == "pause":
@@ -200,7 +200,7 @@ class ConsoleController(Controller):
         elif name == "timeline":
             span = timeline_svg.RANGES.get(request.query_params.get("range", "24h"), 86400)
             now = time.time()
-            periods, changes, named = await history(request, now - span, now)
+            periods, changes, named = await history(runtime, now - span, now)
             context["svg"] = timeline_svg.render(
                 periods, changes, now - span, now, lambda h, f: named[(f, h)].label
             )
@@ -212,14 +212,13 @@ class ConsoleController(Controller):
         return Template(f"fragments/{name}.html", context=context)
 
     @get("/events")
-    async def live_events(self, request: Request[Any, Any, Any]) -> ServerSentEvent:
+    async def live_events(self, runtime: Runtime, request: Request[Any, Any, Any]) -> ServerSentEvent:
         await _require(request)
-        return ServerSentEvent(live.events(runtime_of(request)), headers={"Cache-Control": "no-store"})
+        return ServerSentEvent(live.events(runtime), headers={"Cache-Control": "no-store"})
 
     @get("/executions")
-    async def find_executions(self, request: Request[Any, Any, Any]) -> Template:
+    async def find_executions(self, runtime: Runtime, request: Request[Any, Any, Any]) -> Template:
         current = await _require(request)
-        runtime = runtime_of(request)
         raw = {
             k: request.query_params.get(k, "") for k in ("playbook", "alertname", "status", "since", "until")
         }
@@ -248,32 +247,39 @@ class ConsoleController(Controller):
         return Template("executions.html", context=context)
 
     @get("/executions/{execution_id:str}")
-    async def execution(self, request: Request[Any, Any, Any], execution_id: str) -> Template:
+    async def execution(
+        self, runtime: Runtime, request: Request[Any, Any, Any], execution_id: str
+    ) -> Template:
         current = await _require(request)
-        execution = await runtime_of(request).executions.get(execution_id)
+        execution = await runtime.executions.get(execution_id)
         if execution is None:
             raise NotFoundException(f"no execution {execution_id!r}")
         return Template("execution.html", context={"session": current, "execution": execution, **_FORMATS})
 
     @post("/flags/{name:str}/revert")
-    async def revert(self, request: Request[Any, Any, Any], name: str) -> Redirect:
+    async def revert(self, runtime: Runtime, request: Request[Any, Any, Any], name: str) -> Redirect:
         current = await _require(request, operator=True)
         try:
-            await operations.revert(runtime_of(request), name, _actor(request, current))
+            await operations.revert(runtime, name, _actor(request, current))
         except (InvalidFlagName, operations.NothingToRevert):
             return _back("no-lease", name, ok=False)
         return _back("reverted", name)
 
     @post("/executions/{execution_id:str}/{decision:str}")
     async def decide(
-        self, request: Request[Any, Any, Any], execution_id: str, decision: str, data: dict[str, str] = Form
+        self,
+        runtime: Runtime,
+        request: Request[Any, Any, Any],
+        execution_id: str,
+        decision: str,
+        data: dict[str, str] = Form,
     ) -> Redirect:
         current = await _require(request, operator=True)
         if decision not in ("approve", "reject"):
             return _back("unknown-decision", ok=False)
         verdict: Decision = "approve" if decision == "approve" else "reject"
         decided = await operations.decide(
-            runtime_of(request),
+            runtime,
             execution_id,
             verdict,
             _actor(request, current),
@@ -284,25 +290,27 @@ class ConsoleController(Controller):
         return _back(f"{decision}d", execution_id)
 
     @post("/pause")
-    async def pause(self, request: Request[Any, Any, Any], data: dict[str, str] = Form) -> Redirect:
+    async def pause(
+        self, runtime: Runtime, request: Request[Any, Any, Any], data: dict[str, str] = Form
+    ) -> Redirect:
         current = await _require(request, operator=True)
         try:
             await pause_api.pause(
-                runtime_of(request), data.get("reason", ""), _actor(request, current), data.get("for") or None
+                runtime, data.get("reason", ""), _actor(request, current), data.get("for") or None
             )
         except ValueError:
             return _back("bad-pause", ok=False)
         return _back("paused")
 
     @post("/resume")
-    async def resume(self, request: Request[Any, Any, Any]) -> Redirect:
+    async def resume(self, runtime: Runtime, request: Request[Any, Any, Any]) -> Redirect:
         current = await _require(request, operator=True)
-        await pause_api.resume(runtime_of(request), _actor(request, current))
+        await pause_api.resume(runtime, _actor(request, current))
         return _back("resumed")
 
     @post("/playbooks/{name:str}/trigger")
     async def trigger(
-        self, request: Request[Any, Any, Any], name: str, data: dict[str, str] = Form
+        self, runtime: Runtime, request: Request[Any, Any, Any], name: str, data: dict[str, str] = Form
     ) -> Redirect:
         current = await _require(request, operator=True)
         labels = {}
@@ -325,7 +333,7 @@ class ConsoleController(Controller):
             reason=data.get("reason") or None,
         )
         try:
-            await operations.trigger(runtime_of(request), name, req, _actor(request, current))
+            await operations.trigger(runtime, name, req, _actor(request, current))
         except operations.UnknownPlaybook:
             return _back("unknown-playbook", name, ok=False)
         except operations.InvalidParams:

@@ -7,19 +7,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request
-
 from app.actions.flag_history import Change, FlagHistory, Period
 from app.actions.lease_origins import LeaseOrigins
+from app.engine.runtime import Runtime
 from app.web import readable
-from app.web.deps import runtime_of
 
 
-async def holders(
-    request: Request[Any, Any, Any], flags: list[Any]
-) -> dict[tuple[str, str], readable.Holder]:
+async def holders(runtime: Runtime, flags: list[Any]) -> dict[tuple[str, str], readable.Holder]:
     """Every lease holder of `flags` named by its alert or operator, by (flag, holder)."""
-    runtime = runtime_of(request)
     pairs = [(lease.holder, f.name) for f in flags for lease in f.leases]
     origins = await LeaseOrigins(
         runtime.clients.commands, runtime.keys, ttl_s=runtime.settings.execution_ttl
@@ -32,10 +27,9 @@ async def holders(
 
 
 async def history(
-    request: Request[Any, Any, Any], since: float, until: float
+    runtime: Runtime, since: float, until: float
 ) -> tuple[list[Period], list[Change], dict[tuple[str, str], readable.Holder]]:
     """The flag periods and changes in [since, until] and their holders named, by (flag, holder)."""
-    runtime = runtime_of(request)
     periods, changes = await FlagHistory(runtime.clients.commands, runtime.keys.flag_history).periods(
         since, until
     )

@@ -85,7 +85,7 @@ async def decide(
     runtime: Runtime, execution: str, decision: Decision, actor: str, comment: str = ""
 ) -> Pending | None:
     """Approve or reject the gate an execution waits at; None if it waits at none."""
-    return await runtime.dispatcher.approvals.decide(execution, decision, actor, comment)
+    return await runtime.approvals.decide(execution, decision, actor, comment)
 
 
 async def revert(runtime: Runtime, name: str, actor: str) -> tuple[int, str | None, str]:

@@ -20,7 +20,6 @@ from app.engine.pause import PauseState
 from app.engine.runtime import Runtime
 from app.models import ActionRecord, Alert
 from app.web.auth import actor_of, operator, reader
-from app.web.deps import runtime_of
 
 MAX_REASON = 500
 
@@ -76,19 +75,21 @@ class PauseController(Controller):
     tags = ["api"]
 
     @get("/", guards=[reader])
-    async def get_pause(self, request: Request[Any, Any, Any]) -> PauseState:
+    async def get_pause(self, runtime: Runtime) -> PauseState:
         """Whether Autonomic is paused, by whom, why and until when."""
-        return await runtime_of(request).pause.get()
+        return await runtime.pause.get()
 
     @post("/", guards=[operator], status_code=200)
-    async def set_pause(self, request: Request[Any, Any, Any], data: PauseRequest) -> PauseState:
+    async def set_pause(
+        self, runtime: Runtime, request: Request[Any, Any, Any], data: PauseRequest
+    ) -> PauseState:
         """Pause every new action (recorded `refused`, no cooldown taken); releases still run."""
         try:
-            return await pause(runtime_of(request), data.reason, actor_of(request), data.for_)
+            return await pause(runtime, data.reason, actor_of(request), data.for_)
         except ValueError as exc:
             raise ClientException(str(exc)) from None
 
     @delete("/", guards=[operator], status_code=200)
-    async def clear_pause(self, request: Request[Any, Any, Any]) -> PauseState:
+    async def clear_pause(self, runtime: Runtime, request: Request[Any, Any, Any]) -> PauseState:
         """Resume; alerts refused while paused are mitigated again at once."""
-        return await resume(runtime_of(request), actor_of(request))
+        return await resume(runtime, actor_of(request))

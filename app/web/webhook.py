@@ -23,10 +23,10 @@ from redis.exceptions import RedisError
 
 from app import metrics, tracing
 from app.engine.queue import QueueFull, seen_mark
+from app.engine.runtime import Runtime
 from app.models import Alert, InvalidPayload, WebhookPayload, decode_payload
 from app.web.auth import authenticate
 from app.web.credentials import Role
-from app.web.deps import runtime_of
 
 log = structlog.get_logger(__name__)
 _encoder = msgspec.json.Encoder()
@@ -72,11 +72,10 @@ def parse_payload(body: bytes) -> WebhookPayload:
 
 
 @post("/webhooks/alertmanager", status_code=202, summary="Receive an Alertmanager webhook")
-async def alertmanager_webhook(request: Request[Any, Any, Any]) -> Accepted:
+async def alertmanager_webhook(runtime: Runtime, request: Request[Any, Any, Any]) -> Accepted:
     """Queue each alert of an Alertmanager (version 4) webhook payload, dropping repeats."""
     code = "202"
     try:
-        runtime = runtime_of(request)
         authenticate(request, _INGEST, "/webhooks/alertmanager")
         if not _is_json(request.headers.get("content-type", "")):
             raise HTTPException(

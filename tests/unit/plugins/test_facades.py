@@ -1,0 +1,105 @@
+"""`ctx.flags`, `ctx.kube` and `ctx.pagerduty`: each call becomes one recorded action on the
+adapter (here: its local fake), a dry-run record when the system is not configured, and the
+per-alert incident that the resolve needs is kept in Redis."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from redis.asyncio import Redis
+
+from app.actions.flags import FlagStore
+from app.actions.lease_origins import LeaseOrigin, LeaseOrigins
+from app.actions.outside import Adapters
+from app.errors import PermanentError
+from app.keys import Keys
+from app.plugins.facades import FlagActions, KubeActions, PagerDutyActions
+from app.plugins.recorder import Recorder
+from tests.support.fakes import PagerDutyFake
+from tests.support.kube import KubeEmulator, deployment
+from tests.unit.conftest import make_alert
+
+
+def _recorder() -> Recorder:
+    return Recorder(dry_run=False, paused=False, completed={}, persist=None, execution_id="ex-t")
+
+
+def _parts(adapters: Adapters, redis: Redis, ns: str, **alert: Any) -> dict[str, Any]:
+    return {
+        "recorder": _recorder(),
+        "alert": make_alert(**alert),
+        "adapters": adapters,
+        "redis": redis,
+        "keys": Keys(ns),
+    }
+
+
+async def test_flag_leases_are_held_by_the_alert_and_their_origin_kept(aredis: Redis, ns: str) -> None:
+    store = FlagStore(aredis, prefix=f"{ns}flags:", namespace=ns, grace_s=0)
+    origins = LeaseOrigins(aredis, Keys(ns), ttl_s=60)
+    origin = LeaseOrigin(execution_id="ex-t", playbook="pb", source="alertmanager")
+    flags = FlagActions(
+        store, _recorder(), holder="alert:fp1", tombstone="", default_ttl=60, origins=origins, origin=origin
+    )
+    record = await flags.set("llm.mode", True)
+    assert (record.kind, record.status, record.params["value"], record.params["ttl_s"]) == (
+        "flags.set",
+        "ok",
+        "true",
+        60,
+    )
+    assert await flags.get("llm.mode") == "true" and await flags.held() == ["llm.mode"]
+    assert (await origins.many([("alert:fp1", "llm.mode")]))[("alert:fp1", "llm.mode")].playbook == "pb"
+    released = await flags.release_all(["llm.mode"])
+    assert released.result == {"released": {"llm.mode": None}} and await flags.held() == []
+    with pytest.raises(PermanentError, match="TTL must be positive"):
+        await flags.set("llm.mode", "x", ttl=0)
+
+
+async def test_a_tombstoned_episode_gets_a_refusal(aredis: Redis, ns: str) -> None:
+    await aredis.set(f"{ns}resolved:fp1:e", "1")
+    store = FlagStore(aredis, prefix=f"{ns}flags:", namespace=ns, grace_s=0)
+    flags = FlagActions(
+        store, _recorder(), holder="alert:fp1", tombstone=f"{ns}resolved:fp1:e", default_ttl=60
+    )
+    record = await flags.set("llm.mode", "cheap")
+    assert record.status == "refused" and await flags.get("llm.mode") is None
+
+
+async def test_an_unconfigured_system_is_recorded_as_dry_run(aredis: Redis, ns: str) -> None:
+    adapters = Adapters(missing={"kube": "no credentials", "pagerduty": "no key"})
+    kube = KubeActions(**_parts(adapters, aredis, ns))
+    record = await kube.restart("deployment", "api", "llm")
+    assert (record.status, record.reason) == ("dry_run", "kube not configured: no credentials")
+    page = await PagerDutyActions(**_parts(adapters, aredis, ns)).trigger("down")
+    assert page.status == "dry_run" and not await aredis.exists(Keys(ns).incident("fp1"))
+
+
+async def test_paging_keeps_the_incident_until_resolved(
+    adapters: Adapters, pagerduty: PagerDutyFake, aredis: Redis, ns: str
+) -> None:
+    pd = PagerDutyActions(**_parts(adapters, aredis, ns, severity="critical"))
+    record = await pd.trigger("latency up")
+    assert record.status == "ok" and await pd.paged()
+    (event,) = pagerduty.actions("trigger")
+    assert (
+        event["payload"]["severity"] == "critical"
+        and event["payload"]["summary"] == "[HighLatency] latency up"
+    )
+    assert event["dedup_key"] == record.target
+    await pd.resolve()
+    assert not await pd.paged() and [e["dedup_key"] for e in pagerduty.actions("resolve")] == [record.target]
+
+
+async def test_kube_restart_through_the_guardrails(
+    adapters: Adapters, kube: KubeEmulator, aredis: Redis, ns: str
+) -> None:
+    kube.add(deployment("api", "llm"))
+    facade = KubeActions(**_parts(adapters, aredis, ns))
+    record = await facade.restart("deployment", "api", "llm")
+    assert (record.status, record.target) == ("ok", "llm/deployment/api")
+    annotations = kube.get("api", "llm")["spec"]["template"]["metadata"].get("annotations", {})
+    assert any(key.endswith("restartedAt") for key in annotations)
+    outside = await facade.restart("deployment", "api", "other-namespace")
+    assert outside.status == "refused"  # not an allowed namespace
