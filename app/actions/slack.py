@@ -118,11 +118,6 @@ class SlackAdapter:
         self.policy = policy
         self._channel_ids: dict[str, str] = {}
 
-    @property
-    def threads(self) -> bool:
-        """True when replies can go into a thread (Web API only)."""
-        return self.web is not None
-
     async def post(
         self, channel: str, message: Message, *, thread_ts: str | None = None, key: str = ""
     ) -> dict[str, Any]:
