@@ -73,7 +73,10 @@ class PlaybookSpec:
 
 def specs_of(obj: object) -> tuple[PlaybookSpec, ...]:
     """The specs `@playbook` attached to `obj` (empty for anything else)."""
-    specs = getattr(obj, SPECS_ATTR, ())
+    try:
+        specs = getattr(obj, SPECS_ATTR, ())
+    except Exception:  # an object whose __getattr__ fails is no playbook
+        return ()
     return specs if isinstance(specs, tuple) else ()
 
 
