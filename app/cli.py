@@ -237,6 +237,17 @@ def api(fn: Any) -> Any:
         fail(str(exc))
 
 
+def key_values(items: list[str] | None, option: str) -> dict[str, str]:
+    """`k=v` options as a dict (a later key wins); fails naming the option on an item without `=`."""
+    pairs: dict[str, str] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            fail(f"{option} {item!r}: use k=v")
+        pairs[key] = value
+    return pairs
+
+
 @cli.command()
 def trigger(
     name: Annotated[str, typer.Argument(help="Playbook name.")],
@@ -252,16 +263,9 @@ def trigger(
     token: TokenOpt = None,
 ) -> None:
     """Run a playbook now (through the queue, like an alert)."""
-    labels, params = {}, {}
-    for item in label or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            fail(f"--label {item!r}: use k=v")
-        labels[key] = value
-    for item in param or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            fail(f"--param {item!r}: use k=v")
+    labels = key_values(label, "--label")
+    params: dict[str, Any] = {}
+    for key, value in key_values(param, "--param").items():
         try:
             params[key] = json.loads(value)
         except ValueError:

@@ -130,7 +130,6 @@ class Clients:
 
     commands: Redis
     blocking: Redis
-    embedded: bool
 
     async def close(self) -> None:
         """Close both connection pools."""
@@ -145,20 +144,18 @@ def connect(settings: Settings) -> Clients:
     scheme = url.split("://", 1)[0].lower() if "://" in url else ""
     if scheme == "memory":
         client = _memory_client()
-        return Clients(client, client, embedded=True)
+        return Clients(client, client)
     timeout = settings.redis_timeout
     if scheme in ("redis+cluster", "rediss+cluster"):
         check_cluster_keys(settings)
         return Clients(
             _cluster_client(settings, timeout),
             _cluster_client(settings, timeout + BLOCK_MS / 1000),
-            embedded=False,
         )
     if scheme == "redis+sentinel":
         return Clients(
             _sentinel_client(url, timeout),
             _sentinel_client(url, timeout + BLOCK_MS / 1000),
-            embedded=False,
         )
     if scheme not in ("redis", "rediss", "unix"):
         raise ConfigError(
@@ -177,4 +174,4 @@ def connect(settings: Settings) -> Clients:
             health_check_interval=30,
         )
 
-    return Clients(make(timeout), make(timeout + BLOCK_MS / 1000), embedded=False)
+    return Clients(make(timeout), make(timeout + BLOCK_MS / 1000))

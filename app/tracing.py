@@ -70,11 +70,6 @@ def enable() -> None:
     _state["enabled"] = True
 
 
-def enabled() -> bool:
-    """Whether spans are being produced."""
-    return _state["enabled"]
-
-
 def alert_traceparent(alert_name: str, fingerprint: str) -> str:
     """Start (and end) the root span of one alert's trace; return its `traceparent`."""
     if not _state["enabled"]:

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-from app.sdk import Alert, Context, playbook
-
-_KINDS = {"deployment", "statefulset", "daemonset"}
+from app.sdk import KINDS, Alert, Context, Kind, playbook
 
 
-def workload(alert: Alert) -> tuple[str, str, str] | None:
+def workload(alert: Alert) -> tuple[Kind, str, str] | None:
     """(kind, name, namespace) named by the alert's labels: `namespace` plus `deployment`,
     `statefulset` or `daemonset` (or `workload` with an optional `kind`)."""
     namespace = alert.labels.get("namespace", "")
-    for kind in ("deployment", "statefulset", "daemonset"):
+    for kind in KINDS:
         if alert.labels.get(kind):
             return kind, alert.labels[kind], namespace
     if alert.labels.get("workload"):
-        kind = alert.labels.get("kind", "deployment").lower()
-        return (kind, alert.labels["workload"], namespace) if kind in _KINDS else None
+        named = alert.labels.get("kind", "deployment").lower()
+        for kind in KINDS:
+            if kind == named:
+                return kind, alert.labels["workload"], namespace
     return None
 
 
@@ -29,7 +29,7 @@ async def service_down(alert: Alert, ctx: Context) -> None:
         ctx.log.warning("ServiceDown names no workload (labels namespace + deployment|statefulset|daemonset)")
     else:
         kind, name, namespace = target
-        await ctx.kube.restart(kind, name, namespace)  # type: ignore[arg-type]
+        await ctx.kube.restart(kind, name, namespace)
     await ctx.pagerduty.trigger()
     await ctx.slack.post("#llm-oncall", f"Service down: {alert.text}")
 

@@ -24,7 +24,7 @@ from kubernetes.aio import client as kclient
 from kubernetes.aio.client.exceptions import ApiException
 
 from app.actions.guardrails import KubeBudget
-from app.actions.retry import Retryable, RetryPolicy, call, parse_retry_after
+from app.actions.retry import Retryable, RetryPolicy, call, retryable_status
 from app.errors import GuardrailRefused, PermanentError
 
 Kind = Literal["deployment", "statefulset", "daemonset"]
@@ -62,12 +62,11 @@ def selector(labels: dict[str, str]) -> str:
 def _classify(exc: BaseException, what: str) -> BaseException:
     if isinstance(exc, ApiException):
         status = int(exc.status or 0)
-        if status in (409, 429) or status >= 500:
-            headers = exc.headers or {}
-            return Retryable(
-                f"{what}: HTTP {status} {exc.reason}",
-                retry_after=parse_retry_after(headers.get("Retry-After")),
-            )
+        retry = retryable_status(
+            status, f"{what}: HTTP {status} {exc.reason}", (exc.headers or {}).get("Retry-After"), also=(409,)
+        )
+        if retry is not None:
+            return retry
         if status == 403:
             return PermanentError(f"{what}: forbidden (check the service account's RBAC)")
         if status == 404:

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from app.actions.retry import Retryable, RetryPolicy, call, parse_retry_after
+from app.actions.retry import Retryable, RetryPolicy, call, retryable_status
 from app.errors import PermanentError
 
 
@@ -38,11 +38,10 @@ class NotifyAdapter:
                 response = await self.client.post(url, json=payload, headers=headers)
             except httpx.TransportError as exc:
                 raise Retryable(f"{type(exc).__name__}: {exc}") from None
-            if response.status_code == 429 or response.status_code >= 500:
-                raise Retryable(
-                    f"HTTP {response.status_code}",
-                    retry_after=parse_retry_after(response.headers.get("Retry-After")),
-                )
+            status = response.status_code
+            retry = retryable_status(status, f"HTTP {status}", response.headers.get("Retry-After"))
+            if retry is not None:
+                raise retry
             if response.status_code >= 400:
                 raise PermanentError(f"HTTP {response.status_code}: {response.text[:200]}")
             return {"status": response.status_code}

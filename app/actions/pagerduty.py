@@ -17,7 +17,7 @@ import pagerduty
 from pagerduty.errors import Error as PagerDutyError
 from pagerduty.errors import HttpError
 
-from app.actions.retry import Retryable, RetryPolicy, call, parse_retry_after
+from app.actions.retry import Retryable, RetryPolicy, call, retryable_status
 from app.errors import PermanentError
 
 SEVERITIES = {
@@ -78,13 +78,10 @@ class PagerDutyAdapter:
             except HttpError as exc:
                 response: httpx.Response | None = exc.response
                 status = response.status_code if response is not None else 0
-                if status == 429 or status >= 500:
-                    retry_after = (
-                        parse_retry_after(response.headers.get("Retry-After"))
-                        if response is not None
-                        else None
-                    )
-                    raise Retryable(f"pagerduty HTTP {status}", retry_after=retry_after) from None
+                header = response.headers.get("Retry-After") if response is not None else None
+                retry = retryable_status(status, f"pagerduty HTTP {status}", header)
+                if retry is not None:
+                    raise retry from None
                 raise PermanentError(f"pagerduty refused the event: HTTP {status}") from None
             except (PagerDutyError, httpx.TransportError) as exc:
                 raise Retryable(f"pagerduty unreachable: {type(exc).__name__}") from None

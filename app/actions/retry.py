@@ -58,6 +58,17 @@ def parse_retry_after(value: str | None) -> float | None:
         return None
 
 
+def retryable_status(
+    status: int, message: str, retry_after: str | None = None, *, also: tuple[int, ...] = ()
+) -> Retryable | None:
+    """The one mapping of an HTTP status to a retry: 429, any 5xx and the statuses in `also`
+    (409 for Kubernetes) are `Retryable`, after `retry_after` (a Retry-After header) when the
+    server gave one; any other status is None (the caller decides what it means)."""
+    if status == 429 or status >= 500 or status in also:
+        return Retryable(message, retry_after=parse_retry_after(retry_after))
+    return None
+
+
 async def call(policy: RetryPolicy, what: str, fn: Callable[[], Awaitable[T]]) -> T:
     """Run `fn` with retries on `Retryable`; raise `ActionFailed` naming `what` after the last try."""
     try:

@@ -24,7 +24,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from app.actions.retry import Retryable, RetryPolicy, call, parse_retry_after
+from app.actions.retry import Retryable, RetryPolicy, call, parse_retry_after, retryable_status
 from app.errors import PermanentError
 
 METADATA_EVENT = "autonomic_action"
@@ -90,8 +90,11 @@ def _classify(exc: BaseException) -> BaseException:
                 f"slack rate limited ({error or status})",
                 retry_after=parse_retry_after(headers.get("Retry-After")),
             )
-        if status >= 500 or error in _RETRYABLE_ERRORS:
+        if error in _RETRYABLE_ERRORS:
             return Retryable(f"slack error {status} {error}")
+        retry = retryable_status(status, f"slack error {status} {error}")
+        if retry is not None:
+            return retry
         return PermanentError(f"slack refused: {error or status}")
     if isinstance(exc, aiohttp.ClientError | asyncio.TimeoutError | TimeoutError | OSError):
         return Retryable(f"slack unreachable: {type(exc).__name__}: {exc}")
@@ -115,11 +118,6 @@ class SlackAdapter:
         self.policy = policy
         self._channel_ids: dict[str, str] = {}
 
-    @property
-    def threads(self) -> bool:
-        """True when replies can go into a thread (Web API only)."""
-        return self.web is not None
-
     async def post(
         self, channel: str, message: Message, *, thread_ts: str | None = None, key: str = ""
     ) -> dict[str, Any]:
@@ -142,13 +140,14 @@ class SlackAdapter:
                     return {"channel": str(response["channel"]), "ts": str(response["ts"])}
                 assert self.webhook is not None
                 hook = await self.webhook.send(text=message.text, blocks=message.blocks)
-                if hook.status_code == 429:
-                    raise Retryable(
-                        "slack webhook rate limited",
-                        retry_after=parse_retry_after(hook.headers.get("Retry-After")),
-                    )
-                if hook.status_code >= 500:
-                    raise Retryable(f"slack webhook error {hook.status_code}")
+                limited = hook.status_code == 429
+                retry = retryable_status(
+                    hook.status_code,
+                    "slack webhook rate limited" if limited else f"slack webhook error {hook.status_code}",
+                    hook.headers.get("Retry-After") if limited else None,
+                )
+                if retry is not None:
+                    raise retry
                 if hook.status_code >= 400:
                     raise PermanentError(f"slack webhook refused: {hook.status_code} {hook.body[:100]}")
                 return {"channel": channel, "ts": None}

@@ -295,7 +295,7 @@ class Dispatcher:
                 events_blocked = "re-applied state only"
             elif cools and await self._cooldown_blocks(spec, alert, ex_id):
                 events_blocked = f"cooldown {spec.cooldown:g}s"
-            if events_blocked and spec.extra.get("approval"):  # never runs without its approval
+            if events_blocked and spec.approval:  # never runs without its approval
                 execution.skipped_reason = events_blocked
                 return await self._finish(execution, "skipped")
 
@@ -427,7 +427,7 @@ class Dispatcher:
         return execution
 
     async def _call(self, spec: PlaybookSpec, alert: Alert, ctx: Context | Any) -> None:
-        if spec.extra.get("approval"):
+        if spec.approval:
             await ctx.approval(f"run playbook {spec.name}")
         if spec.is_async:
             await spec.fn(alert, ctx)
@@ -496,7 +496,7 @@ class Dispatcher:
             if forgotten:
                 error = "; ".join([*forgotten, *([error] if error else [])])
             # Inside a cooldown the flag leases are still taken (state); only a gated playbook waits.
-            runs = error is None and not (blocked and spec.extra.get("approval"))
+            runs = error is None and not (blocked and spec.approval)
             skipped = f"{blocked}: events would be skipped" if blocked else None
             plans.append(Plan(spec.name, runs, skipped, recorder.records, error))
         return plans

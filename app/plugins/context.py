@@ -15,6 +15,7 @@ from typing import Any
 
 import structlog
 from pydantic import BaseModel
+from structlog.typing import FilteringBoundLogger
 
 from app.durations import parse_duration
 from app.errors import PermanentError
@@ -24,6 +25,7 @@ from app.plugins.messaging import NotifyActions, SlackActions
 from app.plugins.recorder import Recorder
 
 Schedule = Callable[[str, str, float], Awaitable[dict[str, Any]]]
+Logger = FilteringBoundLogger  # `ctx.log.info("event", key=value)`, `.warning`, `.bind(...)`...
 
 
 class Context:
@@ -71,9 +73,10 @@ class Context:
         return NotifyActions(**self._parts)
 
     @cached_property
-    def log(self) -> Any:
+    def log(self) -> Logger:
         """A logger bound to this playbook (and, through context, the execution and alert)."""
-        return structlog.get_logger("playbook").bind(playbook=self.playbook)
+        log: Logger = structlog.get_logger("playbook").bind(playbook=self.playbook)
+        return log
 
     async def act(
         self,

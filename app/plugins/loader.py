@@ -1,9 +1,11 @@
 """Discover playbooks: every `*.py` in the playbook directories, then the entry-point group.
 
-Each file is imported under a private module name with a fresh registry
-active, so what it declares lands in the registry we return. Any failure
-(syntax error, import error, invalid declaration, duplicate name) stops
-start-up with a `PlaybookError` naming the file and the problem.
+Each file is imported under a private module name, then its playbooks are registered
+into the registry we return (`Registry.register(module)`); an entry-point module is
+imported (once per process, as Python does) and registered the same way, so every
+load finds the same playbooks. Any failure (syntax error, import error, invalid
+declaration, duplicate name) stops start-up with a `PlaybookError` naming the file
+and the problem.
 """
 
 from __future__ import annotations
@@ -15,11 +17,12 @@ import traceback
 from collections.abc import Iterable
 from importlib.metadata import entry_points
 from pathlib import Path
+from types import ModuleType
 
 import structlog
 
 from app.errors import PlaybookError
-from app.plugins.registry import Registry, use_registry
+from app.plugins.registry import Registry, module_specs
 
 ENTRY_POINT_GROUP = "autonomic.playbooks"
 log = structlog.get_logger(__name__)
@@ -35,6 +38,15 @@ def _where(exc: BaseException, path: Path) -> str:
     return ""
 
 
+def _line_of(exc: PlaybookError, module: ModuleType) -> str:
+    """`:line` of the playbook a duplicate-name error is about, when it is in `module`."""
+    for spec in reversed(module_specs(module)):
+        if f"name {spec.name!r}" in str(exc):
+            code = getattr(spec.fn, "__code__", None)
+            return f":{code.co_firstlineno}" if code is not None else ""
+    return ""
+
+
 def load_file(path: Path, registry: Registry) -> int:
     """Import one playbook file into `registry`; return how many playbooks it declared."""
     path = path.resolve()
@@ -44,18 +56,19 @@ def load_file(path: Path, registry: Registry) -> int:
     if spec is None or spec.loader is None:
         raise PlaybookError(f"{path}: not an importable Python file")
     module = importlib.util.module_from_spec(spec)
-    before = len(registry)
     sys.modules[module_name] = module
     try:
-        with use_registry(registry, str(path)):
-            spec.loader.exec_module(module)
+        spec.loader.exec_module(module)
     except PlaybookError as exc:
         sys.modules.pop(module_name, None)
         raise PlaybookError(f"{path}{_where(exc, path)}: {exc}") from None
     except Exception as exc:
         sys.modules.pop(module_name, None)
         raise PlaybookError(f"{path}{_where(exc, path)}: {type(exc).__name__}: {exc}") from exc
-    return len(registry) - before
+    try:
+        return len(registry.register(module, str(path)))
+    except PlaybookError as exc:  # a duplicate name: point at the second definition
+        raise PlaybookError(f"{path}{_line_of(exc, module)}: {exc}") from None
 
 
 def load_directories(directories: Iterable[Path], registry: Registry) -> None:
@@ -72,12 +85,14 @@ def load_directories(directories: Iterable[Path], registry: Registry) -> None:
 
 
 def load_entry_points(registry: Registry) -> None:
-    """Import every module of the `autonomic.playbooks` entry-point group into `registry`."""
+    """Register the playbooks of every module of the `autonomic.playbooks` entry-point group
+    (imported on the first load; a later load in the same process registers them again)."""
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         label = f"entry point {ep.name!r} ({ep.value})"
         try:
-            with use_registry(registry, label):
-                ep.load()
+            loaded = ep.load()
+            module = loaded if isinstance(loaded, ModuleType) else sys.modules[loaded.__module__]
+            registry.register(module, label)
         except PlaybookError as exc:
             raise PlaybookError(f"{label}: {exc}") from None
         except Exception as exc:

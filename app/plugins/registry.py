@@ -1,20 +1,24 @@
-"""The `@playbook` decorator and the registry of frozen playbook specs it fills.
+"""The `@playbook` decorator, the `PlaybookFn` shape it checks, and the registry of specs.
 
-The decorator validates at import time (callable shape, options, duplicate
-names) and registers into the *current* registry: the loader activates a
-fresh one while importing playbook files, and tests do the same with
-`use_registry`. The decorated function is returned unchanged.
+The decorator validates at import time (callable shape, options) and marks the function
+with its frozen `PlaybookSpec`; it registers nothing by itself. A `Registry` is filled
+explicitly, pluggy-style: `registry.register(module)` collects the playbooks a module
+(and its submodules) defines, `registry.register(fn)` one function. The loader does this
+for every playbook file and entry-point module, so loading twice in one process gives the
+same playbooks. Inside `with use_registry(registry):` the decorator also registers into
+`registry` as it runs (for playbooks declared in a test's body).
 """
 
 from __future__ import annotations
 
 import inspect
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from dataclasses import dataclass, replace
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel
 
@@ -25,10 +29,21 @@ from app.matchers import Matcher
 
 if TYPE_CHECKING:
     from app.models import Alert
+    from app.plugins.context import Context
 
 On = Literal["firing", "resolved", "any", "manual"]
-F = TypeVar("F", bound=Callable[..., Any])
 _NAME = re.compile(r"[A-Za-z0-9_.-]+")
+SPECS_ATTR = "__autonomic_playbooks__"  # the specs the decorator attached to a function
+
+
+class PlaybookFn(Protocol):
+    """What `@playbook` decorates: `async def name(alert: Alert, ctx: Context) -> None`
+    (or a plain `def`, run in a thread). mypy rejects any other signature."""
+
+    def __call__(self, alert: Alert, ctx: Context, /) -> Awaitable[None] | None: ...
+
+
+PlaybookFnT = TypeVar("PlaybookFnT", bound=PlaybookFn)
 
 
 @dataclass(frozen=True)
@@ -47,13 +62,49 @@ class PlaybookSpec:
     description: str = ""
     source: str = ""
     is_async: bool = True
-    extra: dict[str, Any] = field(default_factory=dict)
+    approval: bool = False
 
     def applies(self, alert: Alert) -> bool:
         """True when this playbook should run for `alert` (status and labels)."""
         if self.on == "manual" or (self.on != "any" and self.on != alert.status):
             return False
         return matcher_syntax.matches(self.matchers, alert.labels)
+
+
+def specs_of(obj: object) -> tuple[PlaybookSpec, ...]:
+    """The specs `@playbook` attached to `obj` (empty for anything else)."""
+    try:
+        specs = getattr(obj, SPECS_ATTR, ())
+    except Exception:  # an object whose __getattr__ fails is no playbook
+        return ()
+    return specs if isinstance(specs, tuple) else ()
+
+
+def module_specs(module: ModuleType) -> list[PlaybookSpec]:
+    """Playbooks defined in `module` or a submodule it holds, in definition order, each once."""
+    found: list[PlaybookSpec] = []
+    seen_fns: set[int] = set()
+    seen_modules: set[str] = set()
+    root = module.__name__
+
+    def walk(mod: ModuleType) -> None:
+        seen_modules.add(mod.__name__)
+        for value in list(vars(mod).values()):
+            if isinstance(value, ModuleType):
+                name = value.__name__
+                if name.startswith(root + ".") and name not in seen_modules:
+                    walk(value)
+                continue
+            owner = getattr(value, "__module__", None)
+            if id(value) in seen_fns or not (owner == root or str(owner).startswith(root + ".")):
+                continue  # imported from elsewhere: registered where it is defined
+            specs = specs_of(value)
+            if specs:
+                seen_fns.add(id(value))
+                found.extend(specs)
+
+    walk(module)
+    return found
 
 
 class Registry:
@@ -68,6 +119,21 @@ class Registry:
             first = self._specs[spec.name].source or "another module"
             raise PlaybookError(f"duplicate playbook name {spec.name!r} (first defined in {first})")
         self._specs[spec.name] = spec
+
+    def register(self, obj: ModuleType | PlaybookFn, source: str = "") -> list[PlaybookSpec]:
+        """Register the playbooks of a module (and its submodules) or one decorated function;
+        `source` (a file, an entry point) replaces where each says it was defined. Returns them."""
+        if isinstance(obj, ModuleType):
+            specs = module_specs(obj)
+        else:
+            specs = list(specs_of(obj))
+            if not specs:
+                raise PlaybookError(f"{obj!r} is not a playbook (decorate it with @playbook(...))")
+        if source:
+            specs = [replace(spec, source=source) for spec in specs]
+        for spec in specs:
+            self.add(spec)
+        return specs
 
     def get(self, name: str) -> PlaybookSpec | None:
         """The spec named `name`, if any."""
@@ -84,21 +150,17 @@ class Registry:
         return len(self._specs)
 
 
-default_registry = Registry()
-_current: ContextVar[Registry] = ContextVar("autonomic_registry", default=default_registry)
-_source: ContextVar[str] = ContextVar("autonomic_playbook_source", default="")
+_current: ContextVar[Registry | None] = ContextVar("autonomic_registry", default=None)
 
 
 @contextmanager
-def use_registry(registry: Registry, source: str = "") -> Iterator[Registry]:
-    """Make `registry` the one `@playbook` registers into (and name the file being loaded)."""
-    reg_token = _current.set(registry)
-    src_token = _source.set(source)
+def use_registry(registry: Registry) -> Iterator[Registry]:
+    """While the block runs, `@playbook` also registers each playbook into `registry`."""
+    token = _current.set(registry)
     try:
         yield registry
     finally:
-        _current.reset(reg_token)
-        _source.reset(src_token)
+        _current.reset(token)
 
 
 def _check_signature(fn: Callable[..., Any]) -> None:
@@ -128,9 +190,16 @@ def playbook(
     timeout: str | float | None = None,
     params: type[BaseModel] | None = None,
     name: str | None = None,
-    **extra: Any,
-) -> Callable[[F], F]:
-    """Declare a playbook: `@playbook(match='alertname="X"', on="firing", cooldown="15m")`."""
+    approval: bool = False,
+) -> Callable[[PlaybookFnT], PlaybookFnT]:
+    """Declare a playbook: `@playbook(match='alertname="X"', on="firing", cooldown="15m")`.
+
+    `match`: Alertmanager matchers (may be omitted for `on="manual"`); `on`: the alert status
+    it runs for, or "manual" (only when named by a follow-up or an operator); `cooldown`: the
+    minimum time between its events per (playbook, alert labels); `dry_run`: record actions
+    without performing them; `timeout`: per attempt; `params`: a pydantic model validating a
+    manual trigger's parameters (`ctx.params`); `name`: instead of the function's name;
+    `approval`: the whole playbook waits for an operator's approval before it runs."""
     if fn is not None:
         name_of = getattr(fn, "__name__", fn)
         raise PlaybookError(f"use @playbook(match=...) with keyword options, not bare @playbook: {name_of!r}")
@@ -155,15 +224,14 @@ def playbook(
         raise PlaybookError(f"params must be a pydantic BaseModel subclass, not {params!r}")
     if not isinstance(dry_run, bool):
         raise PlaybookError(f"dry_run must be True or False, not {dry_run!r}")
-    unknown = set(extra) - {"approval"}
-    if unknown:
-        raise PlaybookError(f"unknown @playbook option(s): {', '.join(sorted(unknown))}")
+    if not isinstance(approval, bool):
+        raise PlaybookError(f"approval must be True or False, not {approval!r}")
 
-    def register(func: F) -> F:
+    def register(func: PlaybookFnT) -> PlaybookFnT:
         if not callable(func):
             raise PlaybookError(f"@playbook must decorate a function, not {func!r}")
         _check_signature(func)
-        spec_name = name or func.__name__
+        spec_name = name or str(getattr(func, "__name__", ""))
         if not _NAME.fullmatch(spec_name):
             raise PlaybookError(f"playbook name {spec_name!r} must match [A-Za-z0-9_.-]+")
         is_async = inspect.iscoroutinefunction(func)
@@ -180,11 +248,17 @@ def playbook(
             timeout=timeout_s,
             params=params,
             description=inspect.getdoc(func) or "",
-            source=_source.get() or getattr(func, "__module__", ""),
+            source=getattr(func, "__module__", None) or "",
             is_async=is_async,
-            extra=dict(extra),
+            approval=approval,
         )
-        _current.get().add(spec)
+        try:
+            setattr(func, SPECS_ATTR, (*specs_of(func), spec))
+        except AttributeError:  # a callable object that takes no attributes
+            raise PlaybookError(f"@playbook cannot mark {func!r}; decorate a function") from None
+        registry = _current.get()
+        if registry is not None:
+            registry.add(spec)
         return func
 
     return register

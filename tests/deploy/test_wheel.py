@@ -73,6 +73,25 @@ def test_the_installed_package_is_the_wheel(venv: Path, tmp_path: Path) -> None:
     )
     assert listed.returncode == 0, listed.stderr
     assert "cost_spike" in {p["name"] for p in json.loads(listed.stdout)}
+    # app.testing ships, runs the shipped playbooks, and its pytest fixture is registered.
+    kit = (
+        "import asyncio, importlib.metadata as md\n"
+        "from app.testing import PlaybookKit, alert\n"
+        "async def main():\n"
+        "    async with PlaybookKit(builtins=True) as kit:\n"
+        "        print((await kit.send(alert('CostSpike'))).flags['llm.model_tier'])\n"
+        "asyncio.run(main())\n"
+        "print([e.value for e in md.entry_points(group='pytest11') if e.name == 'autonomic'])\n"
+    )
+    ran = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", kit],
+        cwd=tmp_path,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.splitlines() == ["economy", "['app.testing.pytest_plugin']"], ran.stdout
     # The dashboards tool is for a checkout with the `dashboards` extra: one line, exit 2, no traceback.
     tool = subprocess.run(
         [str(venv / "bin" / "python"), "-m", "app.dashboards", "--check"],

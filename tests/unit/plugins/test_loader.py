@@ -31,6 +31,11 @@ BROKEN = {
         "from app.sdk import playbook\n@playbook(match='a=~\"(\"')\nasync def pb(alert, ctx): ...\n",
         "bad regex",
     ),
+    "option": (
+        "from app.sdk import playbook\n"
+        "@playbook(match='a=\"1\"', colour='red')\nasync def pb(alert, ctx): ...\n",
+        "TypeError: playbook() got an unexpected keyword argument 'colour'",
+    ),
     "type": (
         "from app.sdk import playbook\n"
         "@playbook(match='a=\"1\"', params=int)\nasync def pb(alert, ctx): ...\n",
@@ -124,3 +129,43 @@ def test_broken_entry_point_names_the_pack(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.syspath_prepend(str(tmp_path))
     with pytest.raises(PlaybookError, match=r"entry point 'broken_pack'.*RuntimeError: boom at import"):
         loader.load([], use_entry_points=True)
+
+
+def test_loading_twice_in_one_process_gives_the_same_playbooks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Entry-point modules are imported once per process; the loader registers them each time."""
+    _install_pack(tmp_path, "twice_pack", GOOD.replace("first", "pack_pb"))
+    (tmp_path / "dir").mkdir()
+    (tmp_path / "dir" / "mine.py").write_text(GOOD)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    first = loader.load([tmp_path / "dir"], use_entry_points=True)
+    second = loader.load([tmp_path / "dir"], use_entry_points=True)
+    assert [s.name for s in first] == [s.name for s in second]
+    assert {"first", "pack_pb"} <= {s.name for s in second}
+    assert first.get("pack_pb").source == second.get("pack_pb").source  # type: ignore[union-attr]
+
+
+def test_a_pack_registers_the_playbooks_of_its_submodules(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pack's package imports its playbook modules; what they import from others is not theirs."""
+    _install_pack(tmp_path, "split_pack", "from . import cost\nfrom .latency import *\n")
+    (tmp_path / "split_pack" / "cost.py").write_text(GOOD.replace("first", "pack_cost"))
+    (tmp_path / "split_pack" / "latency.py").write_text(
+        GOOD.replace("first", "pack_latency") + "from split_pack.cost import pack_cost as borrowed\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for _ in range(2):
+        registry = loader.load([], use_entry_points=True)
+        assert {"pack_cost", "pack_latency"} <= {s.name for s in registry}
+
+
+def test_duplicate_names_point_at_the_second_definition(tmp_path: Path) -> None:
+    second = '\n@playbook(match=\'alertname="A"\', name="first")\nasync def again(alert, ctx): ...\n'
+    (tmp_path / "a.py").write_text(GOOD + second)
+    line = (GOOD + second).splitlines().index('@playbook(match=\'alertname="A"\', name="first")') + 1
+    with pytest.raises(PlaybookError) as info:
+        loader.load([tmp_path], use_entry_points=False)
+    assert str(info.value).startswith(f"{(tmp_path / 'a.py').resolve()}:{line}: ")
+    assert "duplicate playbook name 'first'" in str(info.value)

@@ -1,3 +1,5 @@
+import types
+
 import pytest
 from pydantic import BaseModel
 
@@ -69,7 +71,7 @@ class Params(BaseModel):
         ({"match": 'a="1"', "timeout": 0}, "timeout must be positive"),
         ({"match": 'a="1"', "params": dict}, "params must be a pydantic BaseModel"),
         ({"match": 'a="1"', "dry_run": "yes"}, "dry_run must be"),
-        ({"match": 'a="1"', "colour": "red"}, "unknown @playbook option"),
+        ({"match": 'a="1"', "approval": "yes"}, "approval must be"),
         ({"match": 'a="1"', "name": "has space"}, "must match"),
     ],
 )
@@ -78,6 +80,12 @@ def test_invalid_options_fail_at_import(kwargs: dict[str, object], message: str)
 
         @playbook(**kwargs)  # type: ignore[arg-type]
         async def pb(alert: Alert, ctx: object) -> None: ...
+
+
+def test_unknown_options_are_not_accepted() -> None:
+    """Every option is an explicit keyword argument: mypy rejects a misspelt one, Python too."""
+    with pytest.raises(TypeError, match="unexpected keyword argument 'colour'"):
+        playbook(match='a="1"', colour="red")  # type: ignore[call-arg]
 
 
 def test_params_model_is_accepted() -> None:
@@ -123,3 +131,46 @@ def test_duplicate_names_are_rejected() -> None:
 
             @playbook(match='a="2"', name="same")
             async def other(alert: Alert, ctx: object) -> None: ...
+
+
+def test_the_decorator_alone_registers_nothing() -> None:
+    """Registration is explicit: outside `use_registry` a decorated function is only marked."""
+
+    @playbook(match='a="1"', approval=True)
+    async def marked(alert: Alert, ctx: object) -> None: ...
+
+    registry = Registry()
+    assert len(registry) == 0
+    (spec,) = registry.register(marked)
+    assert (spec.name, spec.fn, spec.approval) == ("marked", marked, True)
+    with pytest.raises(PlaybookError, match="duplicate playbook name 'marked'"):
+        registry.register(marked)
+
+
+def test_register_a_module_in_definition_order_with_its_source() -> None:
+    module = types.ModuleType("pb_module")
+    source = (
+        "from app.sdk import playbook\n"
+        "from tests.unit.plugins.test_registry import elsewhere\n"
+        "@playbook(match='a=\"1\"')\nasync def second(alert, ctx): ...\n"
+        "@playbook(match='a=\"1\"', name='renamed')\nasync def first(alert, ctx): ...\n"
+        "alias = first\n"
+    )
+    exec(compile(source, "pb_module.py", "exec"), module.__dict__)
+    registry = Registry()
+    specs = registry.register(module, "pb_module.py")
+    assert [s.name for s in specs] == [s.name for s in registry] == ["second", "renamed"]
+    assert {s.source for s in specs} == {"pb_module.py"}
+    assert Registry().register(module)[0].source == "pb_module"
+
+
+def test_registering_what_is_not_a_playbook_is_an_error() -> None:
+    async def undecorated(alert: Alert, ctx: object) -> None: ...
+
+    with pytest.raises(PlaybookError, match="is not a playbook"):
+        Registry().register(undecorated)
+
+
+@playbook(match='a="elsewhere"')
+async def elsewhere(alert: Alert, ctx: object) -> None:
+    """Imported by the module above: registered where it is defined, not there."""
