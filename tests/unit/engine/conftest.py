@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from app import matchers
 from app.engine.runtime import Runtime
-from app.plugins import matchers
 from app.plugins.registry import PlaybookSpec, Registry
 from app.settings import Settings
 from tests.conftest import REDIS_URL

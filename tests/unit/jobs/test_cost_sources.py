@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 import pytest
 from redis.asyncio import Redis
 
-from app.jobs.cost_sources import DEFAULT_COLUMNS, RedisCostSource, parse_columns
+from app.cost_columns import DEFAULT_COLUMNS, parse_columns
+from app.jobs.cost_sources import RedisCostSource
 
 NOW = datetime(2026, 11, 27, 13, 5, tzinfo=UTC)
 

@@ -18,7 +18,7 @@ from app.engine.firing import FiringAlerts
 from app.engine.lanes import NORMAL
 from app.engine.pause import PauseStore
 from app.engine.queue import AlertQueue
-from app.jobs.reconciler import Reconciler
+from app.engine.reconciler import Reconciler
 from app.keys import Keys
 from tests.support.fakes import FakeServer, Reply
 from tests.unit.conftest import make_alert
@@ -64,7 +64,7 @@ async def test_an_alert_gone_for_two_passes_is_resolved(
     second = await reconciler.run()
     assert second["resolved"] == ["gone"]
     ((_, fields),) = await aredis.xrange(Keys(ns).lane(NORMAL))
-    assert msgspec.json.decode(fields["a"])["fingerprint"] == "gone"
+    assert msgspec.json.decode(fields["alert"])["fingerprint"] == "gone"
     assert set(await reconciler.firing.tracked()) == {"still"}
 
 
