@@ -102,6 +102,8 @@ class Dispatcher:
         self.settings = settings
         self.flags = flags
         self.executions = executions
+        # One for every execution: lease-origin writes of concurrent executions share round trips.
+        self.origins = LeaseOrigins(redis, keys, ttl_s=settings.execution_ttl)
 
     # -- alerts ---------------------------------------------------------------------------
 
@@ -223,7 +225,7 @@ class Dispatcher:
                 holder=holder,
                 tombstone=tombstone,
                 default_ttl=self.settings.default_flag_ttl,
-                origins=LeaseOrigins(self.redis, self.keys, ttl_s=self.settings.execution_ttl),
+                origins=self.origins,
                 origin=LeaseOrigin(
                     execution_id=ex_id,
                     playbook=spec.name,
