@@ -204,6 +204,10 @@ AUTONOMIC: list[tuple[str, list[P]]] = [
           [("max by (state) (autonomic_queue_depth)", "{{state}}")]),
         P("series", 13, "Queue lag", "Age of the oldest unfinished entry.",
           [("max(autonomic_queue_lag_seconds)", "oldest entry")], "s"),
+        P("series", 14, "Queue backlog by lane",
+          "Entries per priority lane (high: critical/page alerts, manual triggers, follow-ups) "
+          "not yet read (lag) and in flight (pending).",
+          [("max by (lane, state) (autonomic_queue_lane_depth)", "{{lane}} {{state}}")], w=24),
     ]),
     ("Executions and actions", [
         P("bars", 20, "Executions by playbook and outcome", "Finished executions per interval.",

@@ -23,6 +23,7 @@ async def main() -> None:
     parser.add_argument("--prefix", required=True)
     parser.add_argument("--rate", type=float, default=200)
     parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--severity", default="", help="severity label of each alert (none by default)")
     args = parser.parse_args()
 
     sent: dict[str, float] = {}
@@ -52,7 +53,11 @@ async def main() -> None:
                     {
                         "status": "firing",
                         "fingerprint": f"{run}{i:08d}",
-                        "labels": {"alertname": "BenchFlag", "n": name},
+                        "labels": {
+                            "alertname": "BenchFlag",
+                            "n": name,
+                            **({"severity": args.severity} if args.severity else {}),
+                        },
                         "startsAt": "2026-11-26T10:00:00Z",
                     }
                 ],

@@ -12,6 +12,9 @@ uvicorn worker, load from separate processes (wrk, or the async generator in lat
 - scaling:   the drain with 1 versus 2 replicas on one Redis
 - priority:  one critical alert every 100 ms while 100,000 queued warnings drain: its webhook →
              flag p50/p99 (target p99 < 100 ms; bench/priority.py)
+- flood:     wrk saturates one replica's intake with 1-alert BenchFlag webhooks (32 connections)
+             while a trickle of 200 critical alerts/s (BENCH_FLOOD_SEVERITY) is posted: its webhook →
+             flag p50/p99 (target p99 < 50 ms), and executions/s during the flood (against the drain)
 - ofrep:     OFREP single and bulk evaluations/s against bare Litestar endpoints returning the same
              JSON (bench/ofrep_bare.py; target ≥ 60 %), and flag change → visible to the PyPI OFREP
              provider (bench/ofrep_propagation.py)
@@ -139,6 +142,11 @@ def wrk(
         text=True,
         check=True,
     ).stdout
+    return wrk_result(out, alerts)
+
+
+def wrk_result(out: str, alerts: int) -> dict[str, float]:
+    """The figures of one wrk run from its output (bench/wrk_post.lua's BENCH_RESULT line)."""
     match = re.search(r"BENCH_RESULT (.*)", out)
     assert match, out
     fields = {k: int(v) for k, v in (kv.split("=") for kv in match.group(1).split())}
@@ -233,6 +241,51 @@ def priority(warnings: int, quick: bool) -> dict[str, Any]:
     svc.stop()
     cleanup(ns)
     result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    return result
+
+
+def lag(client: redis.Redis, ns: str) -> int:
+    """Entries not yet delivered to a worker, both lanes together."""
+    total = 0
+    for stream in (f"{ns}alerts", f"{ns}alerts:high"):
+        groups: Any = client.xinfo_groups(stream) if client.exists(stream) else []
+        total += sum(int(g.get("lag") or 0) for g in groups)
+    return total
+
+
+def flood(seconds: int, severity: str) -> dict[str, Any]:
+    """A trickle of 200 alerts/s (webhook → flag) while wrk saturates the same replica's intake
+    with 1-alert BenchFlag webhooks; executions/s during the flood, backlog at its end."""
+    ns = f"bench-{uuid.uuid4().hex[:6]}:"
+    port = free_port()
+    svc = autonomic(port, ns, "flood", AUTONOMIC_WORKERS=os.environ.get("BENCH_WORKERS", "32"))
+    base = f"http://127.0.0.1:{port}"
+    client = redis.Redis.from_url(REDIS_URL, decode_responses=True)
+    env = {**os.environ, "BENCH_ALERTS": "1", "BENCH_ALERTNAME": "BenchFlag", "BENCH_TOKEN": TOKEN}
+    flood_s = seconds + 2
+    executed_before, started = client.xlen(f"{ns}executions"), time.monotonic()
+    target = base + "/webhooks/alertmanager"
+    load = subprocess.Popen(
+        ["wrk", "-t2", "-c32", f"-d{flood_s}s", "-s", str(BENCH / "wrk_post.lua"), target],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(1)  # the flood saturates intake before the trickle starts
+    args = ["--url", base, "--token", TOKEN, "--redis", REDIS_URL, "--prefix", f"{ns}flags:"]
+    args += ["--rate", "200", "--seconds", str(seconds), "--severity", severity]
+    trickle = subprocess.Popen([PY, str(BENCH / "latency.py"), *args], stdout=subprocess.PIPE, text=True)
+    out, _ = load.communicate()
+    elapsed = time.monotonic() - started
+    executed = client.xlen(f"{ns}executions") - executed_before
+    backlog = lag(client, ns)
+    result: dict[str, Any] = json.loads(trickle.communicate()[0].strip().splitlines()[-1])
+    svc.stop()
+    cleanup(ns)
+    result["severity"] = severity or "none"
+    result["flood"] = wrk_result(out, 1)
+    result["executed_per_s"] = round(executed / elapsed, 1)
+    result["backlog_after"] = backlog
     return result
 
 
@@ -418,6 +471,12 @@ def main() -> None:
 
     if want("priority"):
         results["priority"] = priority(count, args.quick)
+    if want("flood"):
+        results["flood"] = flood(seconds, os.environ.get("BENCH_FLOOD_SEVERITY", "critical"))
+        if "drain-1" in results:
+            results["flood"]["share_of_drain"] = round(
+                results["flood"]["executed_per_s"] / results["drain-1"]["alerts_per_s"], 2
+            )
     if want("ofrep"):
         results["ofrep"] = ofrep(seconds, args.quick)
 
@@ -495,6 +554,19 @@ def table(r: dict[str, Any]) -> str:
                 f"{pri['p50_ms']:.2f}",
                 f"{pri['p99_ms']:.2f}",
                 f"{pri['samples']} samples, {pri['backlog_at_first_critical']} warnings queued",
+            )
+        )
+    if "flood" in r:
+        fl = r["flood"]
+        rows.append(
+            (
+                f"trickle webhook → flag, intake flood ({fl['severity']})",
+                f"{fl['rate']:.0f} alerts/s",
+                f"{fl['p50_ms']:.2f}",
+                f"{fl['p99_ms']:.2f}",
+                f"{fl['samples']} samples, {fl['missing']} missing; flood {fl['flood']['requests_per_s']:.0f}"
+                f" webhooks/s ({fl['flood']['non_2xx']} non-2xx), executed {fl['executed_per_s']:.0f}/s,"
+                f" backlog {fl['backlog_after']}",
             )
         )
     for key in ("drain-1", "drain-2"):

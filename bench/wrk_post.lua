@@ -1,5 +1,6 @@
 -- wrk script: POST Alertmanager payloads with BENCH_ALERTS alerts each, fresh fingerprints per
--- request (so the intake's dedup cannot short-cut), the alertname from BENCH_ALERTNAME.
+-- request (so the intake's dedup cannot short-cut), the alertname from BENCH_ALERTNAME. The `n`
+-- label is unique per alert too: a BenchFlag flood sets one flag per alert, as the drain does.
 local alerts = tonumber(os.getenv("BENCH_ALERTS") or "1")
 local name = os.getenv("BENCH_ALERTNAME") or "BenchIngest"
 local token = os.getenv("BENCH_TOKEN") or ""
@@ -21,10 +22,10 @@ function request()
   local parts = {}
   for i = 1, alerts do
     parts[i] = string.format(
-      '{"status":"firing","labels":{"alertname":"%s","severity":"warning","n":"%d"},' ..
+      '{"status":"firing","labels":{"alertname":"%s","severity":"warning","n":"%x-%x-%d"},' ..
       '"annotations":{"description":"bench"},"startsAt":"2026-11-26T10:00:00Z",' ..
       '"endsAt":"0001-01-01T00:00:00Z","generatorURL":"","fingerprint":"%x%08x%04x"}',
-      name, i, thread_id or 0, counter, i)
+      name, thread_id or 0, counter, i, thread_id or 0, counter, i)
   end
   local body = '{"version":"4","status":"firing","receiver":"autonomic","groupKey":"{}","alerts":[' ..
     table.concat(parts, ",") .. ']}'

@@ -36,6 +36,7 @@ BASELINE = "~baseline"
 CACHE_TTL_S = 30.0  # = autonomic_flags' cache_ttl
 POLL_INTERVAL_S = 1.0  # = autonomic_flags' poll_interval
 RETRY_AFTER_S = 1.0  # = autonomic_flags' retry_after
+READ_BATCH = 1000  # flags per pipelined read
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,18 +193,20 @@ class FlagView:
     async def _read(self, names: list[str], *, since_seq: int | None = None) -> None:
         """Read `names` from Redis and apply them (skipping any a newer message has changed)."""
         seq = self._seq if since_seq is None else since_seq
-        pipe = self.redis.pipeline(transaction=False)
-        for name in names:
-            pipe.get(self.flag_keys.value(name))
-            pipe.hgetall(self.flag_keys.leases(name))
-        replies = await pipe.execute()
-        self._succeeded()
-        now, now_ms = time.monotonic(), int(time.time() * 1000)
-        for i, name in enumerate(names):
-            if self._changed_at.get(name, -1) > seq:
-                continue  # a message newer than this read arrived meanwhile; it wins
-            value, leases = replies[2 * i], replies[2 * i + 1]
-            self._set(name, entry_of(name, value, leases or {}, now_ms), now)
+        for start in range(0, len(names), READ_BATCH):  # bounded replies: a storm leases 100,000 flags
+            batch = names[start : start + READ_BATCH]
+            pipe = self.redis.pipeline(transaction=False)
+            for name in batch:
+                pipe.get(self.flag_keys.value(name))
+                pipe.hgetall(self.flag_keys.leases(name))
+            replies = await pipe.execute()
+            self._succeeded()
+            now, now_ms = time.monotonic(), int(time.time() * 1000)
+            for i, name in enumerate(batch):
+                if self._changed_at.get(name, -1) > seq:
+                    continue  # a message newer than this read arrived meanwhile; it wins
+                value, leases = replies[2 * i], replies[2 * i + 1]
+                self._set(name, entry_of(name, value, leases or {}, now_ms), now)
 
     async def refresh(self) -> None:
         """Re-read every tracked flag (raises RedisError / OSError when Redis is unreachable)."""

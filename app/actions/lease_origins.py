@@ -15,7 +15,9 @@ from typing import Any
 
 import msgspec
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
+from app.coalesce import Coalescer
 from app.keys import Keys
 
 
@@ -45,10 +47,18 @@ class LeaseOrigins:
         self.redis = redis
         self.keys = keys
         self.ttl_s = max(1, int(ttl_s))
+        # Every flag a playbook sets writes one: concurrent executions share the round trip.
+        self._writes = Coalescer(redis, transaction=False)
 
     async def record(self, holder: str, flag: str, origin: LeaseOrigin) -> None:
         """Remember that `origin` took `holder`'s lease on `flag`."""
-        await self.redis.set(self.keys.lease_origin(holder, flag), _encoder.encode(origin), ex=self.ttl_s)
+        key, value = self.keys.lease_origin(holder, flag), _encoder.encode(origin)
+
+        def add(pipe: Pipeline) -> int:
+            pipe.set(key, value, ex=self.ttl_s)
+            return 1
+
+        await self._writes.run(add)
 
     async def many(self, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], LeaseOrigin]:
         """The origins known for (holder, flag) pairs, in one round trip."""

@@ -1,5 +1,6 @@
-"""Execution records in Redis: the latest state by id, finished records in a capped stream,
-and each completed action by index so a re-run skips what already took effect.
+"""Execution records in Redis: each record once, as the latest state by id (`exec:{id}`, with a
+retention TTL); a capped stream of finished execution ids, newest last, indexes them by finish
+time for listing; and each completed action by index so a re-run skips what already took effect.
 """
 
 from __future__ import annotations
@@ -70,14 +71,13 @@ class ExecutionStore:
         await self.redis.set(self.keys.execution(execution.id), _encoder.encode(execution), ex=self.ttl_s)
 
     async def finish(self, execution: Execution) -> None:
-        """Record the final state and append it to the executions stream, atomically
-        (concurrent finishes share one MULTI/EXEC)."""
+        """Record the final state and append its id to the executions stream, atomically
+        (concurrent finishes share one MULTI/EXEC). The record itself is stored once, by id."""
         data = _encoder.encode(execution)
 
         def add(pipe: Pipeline) -> int:
             pipe.set(self.keys.execution(execution.id), data, ex=self.ttl_s)
-            record = {"id": execution.id, "record": data}
-            pipe.xadd(self.keys.executions, record, maxlen=self.max_len, approximate=True)  # type: ignore[arg-type]
+            pipe.xadd(self.keys.executions, {"id": execution.id}, maxlen=self.max_len, approximate=True)
             return 2
 
         await self._writes.run(add)
@@ -143,8 +143,7 @@ class ExecutionStore:
             )
             if not batch:
                 break
-            for _, fields in batch:
-                record = _exec_decoder.decode(fields["record"])
+            for record in await self._records(batch):
                 if (
                     (playbook is None or record.playbook == playbook)
                     and (status is None or record.status == status)
@@ -156,3 +155,24 @@ class ExecutionStore:
                         out.append(record)
             last = "(" + batch[-1][0]
         return out[:limit]
+
+    async def _records(self, batch: list[Any]) -> list[Execution]:
+        """The records a batch of stream entries names, in order, in one round trip; entries
+        whose record expired are left out. Entries written before records were stored once
+        carry the record itself."""
+        pipe = self.redis.pipeline(transaction=False)  # GETs, not MGET: Cluster slots differ
+        for _, fields in batch:
+            if "record" not in fields and valid_id(fields.get("id", "")):
+                pipe.get(self.keys.execution(fields["id"]))
+        stored: Any = iter(await pipe.execute())
+        out: list[Execution] = []
+        for _, fields in batch:
+            if "record" in fields:
+                raw = fields["record"]
+            elif valid_id(fields.get("id", "")):
+                raw = next(stored)
+            else:
+                continue
+            if raw:
+                out.append(_exec_decoder.decode(raw))
+        return out

@@ -44,6 +44,8 @@ RELAPSE_MARKER_MS = 600_000
 # `seen` entries older than this are dropped: an alert firing that long without a single
 # notification or reconciler sighting is not renewed by them any more anyway.
 SEEN_RETENTION_MS = 86_400_000
+# Holders per renewal script call: a storm's first renewal covers every alert it brought.
+RENEW_BATCH = 1000
 RECONCILED = "reconciled: no longer active in Alertmanager"
 REAPPLIED = "re-applied: the alert still fires after the pause"
 LAPSED = "re-applied: its leases expired while Alertmanager still reports the alert"
@@ -152,6 +154,11 @@ class FiringAlerts:
         raw: Any = await self.redis.hgetall(self.keys.tracked)
         return {fp: _tracked_decoder.decode(value) for fp, value in raw.items()}
 
+    async def tracked_fingerprints(self) -> list[str]:
+        """The fingerprints of every watched alert (without their records)."""
+        raw: Any = await self.redis.hkeys(self.keys.tracked)
+        return [str(fp) for fp in raw]
+
     async def deferred(self) -> list[str]:
         """The fingerprints of every alert waiting to be re-applied."""
         raw: Any = await self.redis.hkeys(self.keys.reapply)
@@ -211,8 +218,10 @@ class FiringAlerts:
         now_ms = int(now_s) * 1000 + int(now_us) // 1000
         cursor = int(cursor_raw or 0)
         entries: Any = await self.redis.zrangebyscore(self.keys.seen, f"({cursor}", now_ms, withscores=True)
-        seen = {alert_holder(fp): int(score) for fp, score in entries}
-        renewed = await self.flags.renew(seen) if seen else 0
+        seen = [(alert_holder(fp), int(score)) for fp, score in entries]
+        renewed = 0
+        for i in range(0, len(seen), RENEW_BATCH):  # bounded script calls: Redis serves others between
+            renewed += await self.flags.renew(dict(seen[i : i + RENEW_BATCH]))
         pipe = self.redis.pipeline(transaction=False)
         # One millisecond back: a sighting recorded in this very millisecond after our read
         # is renewed next time (renewing twice is harmless).

@@ -58,8 +58,13 @@ class Reconciler:
 
     async def run(self) -> dict[str, Any]:
         """One pass; return what it found and did (kept as the job's last result)."""
-        tracked = await self.firing.tracked()
-        result: dict[str, Any] = {"tracked": len(tracked)}
+        # Without Alertmanager only the fingerprints are needed, not every tracked alert's
+        # record (after a storm that is 100,000 alerts, every pass).
+        tracked = await self.firing.tracked() if self.alertmanager is not None else {}
+        fingerprints = (
+            list(tracked) if self.alertmanager is not None else await self.firing.tracked_fingerprints()
+        )
+        result: dict[str, Any] = {"tracked": len(fingerprints)}
         if self.alertmanager is not None:
             try:
                 active, problems = await self.alertmanager.active()
@@ -121,7 +126,7 @@ class Reconciler:
         else:
             # Notifications alone: an alert unseen for a day (its resolve was lost, say) is
             # forgotten; its leases have ended at their TTL by then.
-            result["forgotten"] = await self.firing.drop_unseen(list(tracked))
+            result["forgotten"] = await self.firing.drop_unseen(fingerprints)
         result["renewed"] = await self.firing.renew()
         result["reapplied"] = await self.reapply()
         outcome = "resolved" if result.get("resolved") else "renewed" if result["renewed"] else "ok"

@@ -140,6 +140,8 @@ class Runtime:
             claim_idle_s=settings.claim_idle,
             max_deliveries=settings.max_deliveries,
             shutdown_grace_s=settings.shutdown_grace,
+            intake_permits=settings.intake_busy_permits,
+            intake_wait_s=settings.intake_busy_wait,
         )
         scheduler = LeaderScheduler(
             redis, settings.redis_namespace, replica=workers.consumer, lock_ttl_s=settings.leader_ttl

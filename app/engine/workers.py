@@ -24,6 +24,7 @@ from redis.exceptions import RedisError
 
 from app import metrics
 from app.connection import BLOCK_MS
+from app.engine.admission import IntakeGate
 from app.engine.approvals import ApprovalStore
 from app.engine.dispatch import Dispatcher
 from app.engine.followups import FollowUps
@@ -55,6 +56,8 @@ class WorkerPool:
         max_deliveries: int,
         shutdown_grace_s: float,
         consumer: str | None = None,
+        intake_permits: int = 4,
+        intake_wait_s: float = 2.0,
     ) -> None:
         self.queue = queue
         self.dispatcher = dispatcher
@@ -70,6 +73,15 @@ class WorkerPool:
         self._stopping = asyncio.Event()
         self._loops: list[asyncio.Task[None]] = []
         self._redis_down = False
+        # Webhooks take turns while every slot is busy (app/engine/admission.py).
+        self.intake = IntakeGate(
+            permits=intake_permits, wait_s=intake_wait_s, saturated=lambda: self.saturated
+        )
+
+    @property
+    def saturated(self) -> bool:
+        """True while every worker slot is taken (execution is the bottleneck)."""
+        return len(self._inflight) >= self.concurrency
 
     async def start(self) -> None:
         """Start the reader and maintenance loops."""

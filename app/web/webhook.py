@@ -1,11 +1,12 @@
 """`POST /webhooks/alertmanager`: authenticate, bound, validate, then dedup + enqueue in one
 Redis round trip. 202 only after Redis acknowledged; 503 + Retry-After when Redis is
-down or the backlog is full (Alertmanager retries 5xx, never 4xx).
+down, the backlog is full or execution is saturated and the webhook's turn did not come
+(app/engine/admission.py; Alertmanager retries 5xx, never 4xx).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 import structlog
@@ -22,11 +23,15 @@ from litestar.status_codes import (
 from redis.exceptions import RedisError
 
 from app import metrics, tracing
+from app.engine.admission import Overloaded
 from app.engine.queue import QueueFull, seen_mark
 from app.engine.runtime import Runtime
 from app.models import Alert, InvalidPayload, WebhookPayload, decode_payload
 from app.web.auth import authenticate
 from app.web.credentials import Role
+
+if TYPE_CHECKING:
+    from app.engine.runtime import Runtime
 
 log = structlog.get_logger(__name__)
 _encoder = msgspec.json.Encoder()
@@ -81,29 +86,40 @@ async def alertmanager_webhook(runtime: Runtime, request: Request[Any, Any, Any]
             raise HTTPException(
                 "content type must be application/json", status_code=HTTP_415_UNSUPPORTED_MEDIA_TYPE
             )
-        payload = parse_payload(await _read_body(request, runtime.settings.max_body_bytes))
-        items = []
-        for item in payload.alerts:
-            alert = Alert.from_webhook(item, payload)
-            traceparent = tracing.alert_traceparent(alert.name, alert.fingerprint)
-            mark = seen_mark(alert.status, alert.fingerprint)
-            lane = runtime.queue.lanes.lane(alert.labels)
-            items.append((alert.event_key, _encoder.encode(alert).decode(), traceparent, mark, lane))
-        if not items:
-            return Accepted(0, 0)
         try:
-            accepted, duplicates = await runtime.queue.enqueue(items)
-        except QueueFull as exc:
-            log.warning("queue full, refusing webhook", detail=str(exc))
-            raise _unavailable("queue is full; retry later") from None
-        except (RedisError, OSError) as exc:
-            log.error("redis unavailable, refusing webhook", error=str(exc))
-            raise _unavailable("queue unavailable; retry later") from None
-        metrics.ALERTS.labels("accepted").inc(accepted)
-        metrics.ALERTS.labels("duplicate").inc(duplicates)
-        return Accepted(accepted, duplicates)
+            async with runtime.workers.intake.admit():  # turns while execution is saturated
+                return await _ingest(request, runtime)
+        except Overloaded as exc:
+            # Debug only: a flood would log every refusal (the 503s are counted in metrics).
+            log.debug("execution saturated, refusing webhook", detail=str(exc))
+            raise _unavailable("execution is saturated; retry later") from None
     except HTTPException as exc:
         code = str(exc.status_code)
         raise
     finally:
         metrics.WEBHOOKS.labels(code).inc()
+
+
+async def _ingest(request: Request[Any, Any, Any], runtime: Runtime) -> Accepted:
+    """Read, validate and queue one webhook's alerts."""
+    payload = parse_payload(await _read_body(request, runtime.settings.max_body_bytes))
+    items = []
+    for item in payload.alerts:
+        alert = Alert.from_webhook(item, payload)
+        traceparent = tracing.alert_traceparent(alert.name, alert.fingerprint)
+        mark = seen_mark(alert.status, alert.fingerprint)
+        lane = runtime.queue.lanes.lane(alert.labels)
+        items.append((alert.event_key, _encoder.encode(alert).decode(), traceparent, mark, lane))
+    if not items:
+        return Accepted(0, 0)
+    try:
+        accepted, duplicates = await runtime.queue.enqueue(items)
+    except QueueFull as exc:
+        log.warning("queue full, refusing webhook", detail=str(exc))
+        raise _unavailable("queue is full; retry later") from None
+    except (RedisError, OSError) as exc:
+        log.error("redis unavailable, refusing webhook", error=str(exc))
+        raise _unavailable("queue unavailable; retry later") from None
+    metrics.ALERTS.labels("accepted").inc(accepted)
+    metrics.ALERTS.labels("duplicate").inc(duplicates)
+    return Accepted(accepted, duplicates)

@@ -109,3 +109,19 @@ def test_poison_entry_is_dead_lettered_after_max_deliveries(
     dead = wait_for(lambda: sync_redis.xrange(f"{ns}dead"), what="dead letter")
     assert dead[0][1]["id"] == entry
     assert "delivered 3 times" in dead[0][1]["reason"]
+
+
+def test_intake_answers_503_while_execution_is_saturated_and_no_turn_is_free(
+    start: Callable[..., Service], sync_redis: redis.Redis, ns: str
+) -> None:
+    # One worker slot, held by a playbook waiting for `release`; no webhook turns while saturated.
+    svc = start(AUTONOMIC_WORKERS="1", AUTONOMIC_INTAKE_BUSY_PERMITS="0")
+    assert post(svc.url, payload(alert("CrashTest"))).status_code == 202
+    wait_for(lambda: sync_redis.get(f"{ns}midway"), what="playbook midway")
+    refused = post(svc.url, payload(alert("SyncTest")))
+    assert refused.status_code == 503
+    assert refused.headers["Retry-After"] == "5"
+    assert "execution is saturated" in refused.text
+    sync_redis.set(f"{ns}release", "1")  # the slot frees: intake takes webhooks again
+    wait_for(lambda: post(svc.url, payload(alert("SyncTest"))).status_code == 202, what="accepted again")
+    wait_for(lambda: executions(svc.url, playbook="crash_midway"), what="the held execution finished")
