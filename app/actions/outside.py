@@ -41,38 +41,26 @@ class Adapters:
     slack_channel: str = "#alerts"
     public_url: str | None = None
 
-    async def connect(self, settings: Settings, redis: Redis) -> None:
+    async def connect(self, settings: Settings, budget: KubeBudget) -> None:
         """Set up what needs I/O first: the Kubernetes client (reading a kubeconfig may run
-        its credential plugin). Until then `kube` is missing as "not connected yet"."""
+        its credential plugin), its writes spent from `budget`. Until then `kube` is missing
+        as "not connected yet"."""
         api = await _kube_client(settings)
         if api is None:
             self.missing["kube"] = "no Kubernetes credentials (in-cluster or kubeconfig)"
         else:
             self.missing.pop("kube", None)
-            self.kube = self._kube(api, settings, redis)
+            self.kube = KubeAdapter(
+                api,
+                namespaces=settings.kube_namespaces,
+                budget=budget,
+                policy=_policy(settings),
+                timeout=settings.action_timeout,
+                max_pod_deletes=settings.kube_max_pod_deletes,
+                require_opt_in=settings.kube_require_opt_in,
+            )
         for system, reason in self.missing.items():
             log.warning("actions recorded as dry-run", system=system, reason=reason)
-
-    @staticmethod
-    def _kube(api: Any, settings: Settings, redis: Redis) -> KubeAdapter:
-        return KubeAdapter(
-            api,
-            namespaces=settings.kube_namespaces,
-            budget=KubeBudget(
-                redis,
-                Keys(settings.redis_namespace),
-                Limits(
-                    workload=settings.kube_restart_budget,
-                    namespace=settings.kube_namespace_budget,
-                    total=settings.kube_total_budget,
-                    window_s=settings.kube_budget_window,
-                ),
-            ),
-            policy=_policy(settings),
-            timeout=settings.action_timeout,
-            max_pod_deletes=settings.kube_max_pod_deletes,
-            require_opt_in=settings.kube_require_opt_in,
-        )
 
     async def close(self) -> None:
         """Release HTTP sessions."""
@@ -104,10 +92,21 @@ def _policy(settings: Settings) -> RetryPolicy:
     return RetryPolicy(settings.action_attempts, settings.action_retry_base, settings.action_retry_max)
 
 
+def kube_budget(settings: Settings, redis: Redis) -> KubeBudget:
+    """The Kubernetes write budgets (the guardrails) of `settings`."""
+    limits = Limits(
+        workload=settings.kube_restart_budget,
+        namespace=settings.kube_namespace_budget,
+        total=settings.kube_total_budget,
+        window_s=settings.kube_budget_window,
+    )
+    return KubeBudget(redis, Keys(settings.redis_namespace), limits)
+
+
 async def build(settings: Settings, redis: Redis) -> Adapters:
     """Construct every adapter that has credentials, connected; note the others."""
     adapters = configure(settings)
-    await adapters.connect(settings, redis)
+    await adapters.connect(settings, kube_budget(settings, redis))
     return adapters
 
 

@@ -23,6 +23,7 @@ from app.actions import flag_catalogue, outside
 from app.actions.alertmanager import AlertmanagerClient
 from app.actions.flag_view import FlagView
 from app.actions.flags import FlagStore
+from app.actions.guardrails import KubeBudget
 from app.actions.lease_origins import LeaseOrigins
 from app.actions.outside import Adapters
 from app.connection import Clients, connect
@@ -75,6 +76,7 @@ class Runtime:
     approvals: ApprovalStore
     followups: FollowUps
     adapters: Adapters
+    guardrails: KubeBudget
     cost: CostExporter | None = None
     state: StateMetrics | None = None
     _closers: list[Any] = field(default_factory=list)
@@ -185,6 +187,7 @@ class Runtime:
             approvals=approvals,
             followups=followups,
             adapters=adapters,
+            guardrails=outside.kube_budget(settings, redis),
         )
 
     # -- jobs -----------------------------------------------------------------------------
@@ -322,7 +325,7 @@ class Runtime:
             raise
 
     async def _start(self, run_workers: bool) -> None:
-        await self.adapters.connect(self.settings, self.clients.commands)
+        await self.adapters.connect(self.settings, self.guardrails)
         self._define_jobs()
         await self.flag_view.start()
         # Everything loaded so far (modules, playbooks, clients) lives as long as the process:

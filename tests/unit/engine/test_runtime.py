@@ -8,6 +8,7 @@ import pytest
 
 from app.engine.runtime import Runtime
 from app.plugins.registry import Registry
+from tests.support.kube import KubeEmulator
 from tests.unit.engine.conftest import settings_for
 
 
@@ -57,3 +58,16 @@ async def test_a_failed_start_stops_what_started(ns: str) -> None:
     with pytest.raises(ValueError, match="AUTONOMIC_COST_SOURCE"):
         await runtime.start(run_workers=False)
     assert not runtime.scheduler.leading
+
+
+async def test_kubernetes_connects_on_start_with_the_runtimes_guardrails(
+    ns: str, tmp_path: Path, kube: KubeEmulator
+) -> None:
+    settings = settings_for(ns, kubeconfig=kube.kubeconfig(tmp_path), kube_namespaces="llm")
+    runtime = Runtime.build(settings, Registry())
+    await runtime.start(run_workers=False)
+    try:
+        assert runtime.adapters.kube is not None and "kube" not in runtime.adapters.missing
+        assert runtime.adapters.kube.budget is runtime.guardrails
+    finally:
+        await runtime.stop(run_workers=False)
