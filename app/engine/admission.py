@@ -9,7 +9,8 @@ slot is busy, at most `permits` webhooks are handled at once; the others wait
 that waits longer than `wait_s` is answered 503 with Retry-After, which
 Alertmanager retries. While a worker slot is free, webhooks pass untouched, so a
 storm is still queued at full speed when execution keeps up (or the queue is
-empty); `QUEUE_MAX_LEN` still bounds the backlog.
+empty); a webhook carrying a high-lane alert (critical, page) never waits;
+`QUEUE_MAX_LEN` still bounds the backlog.
 """
 
 from __future__ import annotations

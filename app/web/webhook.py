@@ -24,6 +24,7 @@ from redis.exceptions import RedisError
 
 from app import metrics, tracing
 from app.engine.admission import Overloaded
+from app.engine.lanes import HIGH
 from app.engine.queue import QueueFull, seen_mark
 from app.engine.runtime import Runtime
 from app.models import Alert, InvalidPayload, WebhookPayload, decode_payload
@@ -86,13 +87,7 @@ async def alertmanager_webhook(runtime: Runtime, request: Request[Any, Any, Any]
             raise HTTPException(
                 "content type must be application/json", status_code=HTTP_415_UNSUPPORTED_MEDIA_TYPE
             )
-        try:
-            async with runtime.workers.intake.admit():  # turns while execution is saturated
-                return await _ingest(request, runtime)
-        except Overloaded as exc:
-            # Debug only: a flood would log every refusal (the 503s are counted in metrics).
-            log.debug("execution saturated, refusing webhook", detail=str(exc))
-            raise _unavailable("execution is saturated; retry later") from None
+        return await _ingest(request, runtime)
     except HTTPException as exc:
         code = str(exc.status_code)
         raise
@@ -103,17 +98,26 @@ async def alertmanager_webhook(runtime: Runtime, request: Request[Any, Any, Any]
 async def _ingest(request: Request[Any, Any, Any], runtime: Runtime) -> Accepted:
     """Read, validate and queue one webhook's alerts."""
     payload = parse_payload(await _read_body(request, runtime.settings.max_body_bytes))
-    items = []
+    items, lanes = [], set()
     for item in payload.alerts:
         alert = Alert.from_webhook(item, payload)
         traceparent = tracing.alert_traceparent(alert.name, alert.fingerprint)
         mark = seen_mark(alert.status, alert.fingerprint)
         lane = runtime.queue.lanes.lane(alert.labels)
+        lanes.add(lane)
         items.append((alert.event_key, _encoder.encode(alert).decode(), traceparent, mark, lane))
     if not items:
         return Accepted(0, 0)
     try:
-        accepted, duplicates = await runtime.queue.enqueue(items)
+        if HIGH in lanes:  # a webhook with a high-lane alert never waits for a turn
+            accepted, duplicates = await runtime.queue.enqueue(items)
+        else:
+            async with runtime.workers.intake.admit():  # turns while execution is saturated
+                accepted, duplicates = await runtime.queue.enqueue(items)
+    except Overloaded as exc:
+        # Debug only: a flood would log every refusal (the 503s are counted in metrics).
+        log.debug("execution saturated, refusing webhook", detail=str(exc))
+        raise _unavailable("execution is saturated; retry later") from None
     except QueueFull as exc:
         log.warning("queue full, refusing webhook", detail=str(exc))
         raise _unavailable("queue is full; retry later") from None

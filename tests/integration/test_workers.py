@@ -122,6 +122,8 @@ def test_intake_answers_503_while_execution_is_saturated_and_no_turn_is_free(
     assert refused.status_code == 503
     assert refused.headers["Retry-After"] == "5"
     assert "execution is saturated" in refused.text
+    # A critical alert (high lane) never waits for a turn.
+    assert post(svc.url, payload(alert("SyncTest", severity="critical"))).status_code == 202
     sync_redis.set(f"{ns}release", "1")  # the slot frees: intake takes webhooks again
     wait_for(lambda: post(svc.url, payload(alert("SyncTest"))).status_code == 202, what="accepted again")
     wait_for(lambda: executions(svc.url, playbook="crash_midway"), what="the held execution finished")
