@@ -83,8 +83,11 @@ class Runtime:
     _refresh: asyncio.Task[None] | None = None
 
     @classmethod
-    def build(cls, settings: Settings, registry: Registry | None = None) -> Runtime:
-        """Load playbooks (raising PlaybookError on a bad one) and construct the parts."""
+    def build(
+        cls, settings: Settings, registry: Registry | None = None, *, adapters: Adapters | None = None
+    ) -> Runtime:
+        """Load playbooks (raising PlaybookError on a bad one) and construct the parts; `adapters`
+        replaces the outside-system adapters the settings describe (app.testing: none at all)."""
         if registry is None:
             registry = loader.load(settings.playbook_paths, use_entry_points=settings.playbook_entry_points)
         clients = connect(settings)
@@ -113,7 +116,8 @@ class Runtime:
         pause = PauseStore(redis, keys, flags)
         followups = FollowUps(redis, keys)
         approvals = ApprovalStore(redis, keys, timeout_s=settings.approval_timeout)
-        adapters = outside.configure(settings)  # Kubernetes connects on start
+        if adapters is None:
+            adapters = outside.configure(settings)  # Kubernetes connects on start
         alertmanager = AlertmanagerClient.from_settings(settings)
         dispatcher = Dispatcher(
             registry=registry,

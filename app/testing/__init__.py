@@ -163,11 +163,11 @@ class PlaybookKit:
             raise ValueError("a PlaybookKit runs on the embedded memory:// Redis only")
         self.settings = _KitSettings(**options)
         self.registry = registry
-        self._runtime = Runtime.build(self.settings, registry)
         # Never the real adapters: every outside action is recorded as a dry run.
-        self._runtime.dispatcher.adapters = Adapters(
+        no_outside = Adapters(
             missing=dict.fromkeys(("kube", "pagerduty", "slack", "notify", "notify.user"), NO_OUTSIDE_SYSTEMS)
         )
+        self._runtime = Runtime.build(self.settings, registry, adapters=no_outside)
 
     async def __aenter__(self) -> PlaybookKit:
         return self

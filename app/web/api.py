@@ -13,13 +13,13 @@ from litestar.params import Parameter
 from app.actions.flags import PAUSED_FLAG, InvalidFlagName
 from app.durations import parse_moment
 from app.engine.approvals import Decision, Pending
-from app.engine.runtime import Runtime
 from app.engine.triggers import Plan
 from app.jobs.cost_exporter import user_label
 from app.models import ActionRecord, Alert, Execution
 from app.plugins.overview import playbook_view
 from app.web import finding, operations
 from app.web.auth import actor_of, operator, reader
+from app.web.deps import RuntimeDep
 from app.web.holders import history, holders
 from app.web.limits import bounded_json
 from app.web.readable import Holder
@@ -210,14 +210,14 @@ class ApiController(Controller):
     tags = ["api"]
 
     @get("/playbooks", guards=[reader])
-    async def list_playbooks(self, runtime: Runtime) -> list[PlaybookInfo]:
+    async def list_playbooks(self, runtime: RuntimeDep) -> list[PlaybookInfo]:
         """Every registered playbook with its match rule and options (`app.plugins.overview`), and
         whether the kill switch is on (a run would be recorded refused)."""
         paused = (await runtime.pause.get()).paused
         return [PlaybookInfo(**playbook_view(spec), paused=paused) for spec in runtime.registry]
 
     @get("/queue", guards=[reader])
-    async def queue_depth(self, runtime: Runtime) -> QueueInfo:
+    async def queue_depth(self, runtime: RuntimeDep) -> QueueInfo:
         """Backlog of the work queue, in total and per priority lane."""
         depth = await runtime.queue.depth()
         lanes = {
@@ -227,7 +227,7 @@ class ApiController(Controller):
         return QueueInfo(depth.lag, depth.pending, round(depth.oldest_age_s, 3), lanes)
 
     @get("/flags", guards=[reader])
-    async def list_flags(self, runtime: Runtime) -> list[FlagInfo]:
+    async def list_flags(self, runtime: RuntimeDep) -> list[FlagInfo]:
         """Flags with leases: the active mitigations (and the kill switch while it is on)."""
         states = await runtime.flags.active()
         named = await holders(runtime, states)
@@ -256,7 +256,7 @@ class ApiController(Controller):
     @get("/flags/history", guards=[reader])
     async def flag_history(
         self,
-        runtime: Runtime,
+        runtime: RuntimeDep,
         since: str = Parameter(default="24h", description="ISO-8601, epoch seconds or an age (24h)"),
         until: str | None = Parameter(default=None, description="ISO-8601, epoch seconds or an age"),
     ) -> FlagHistoryInfo:
@@ -292,7 +292,7 @@ class ApiController(Controller):
         )
 
     @delete("/flags/{name:str}", guards=[operator], status_code=200)
-    async def revert_flag(self, runtime: Runtime, request: Request[Any, Any, Any], name: str) -> Reverted:
+    async def revert_flag(self, runtime: RuntimeDep, request: Request[Any, Any, Any], name: str) -> Reverted:
         """End every lease on a flag now and restore its baseline (recorded as an execution)."""
         if name == PAUSED_FLAG:
             raise HTTPException(
@@ -310,7 +310,7 @@ class ApiController(Controller):
 
     @post("/playbooks/{name:str}/trigger", guards=[operator], status_code=202, before_request=bounded_json)
     async def trigger_playbook(
-        self, runtime: Runtime, request: Request[Any, Any, Any], name: str, data: operations.TriggerRequest
+        self, runtime: RuntimeDep, request: Request[Any, Any, Any], name: str, data: operations.TriggerRequest
     ) -> Triggered:
         """Run one playbook now through the queue (labels, annotations, params, dry_run, reason)."""
         try:
@@ -324,7 +324,7 @@ class ApiController(Controller):
         return Triggered(execution)
 
     @get("/approvals", guards=[reader])
-    async def list_approvals(self, runtime: Runtime) -> list[Pending]:
+    async def list_approvals(self, runtime: RuntimeDep) -> list[Pending]:
         """Executions waiting at an approval gate."""
         return await runtime.approvals.pending()
 
@@ -336,7 +336,7 @@ class ApiController(Controller):
     )
     async def approve(
         self,
-        runtime: Runtime,
+        runtime: RuntimeDep,
         request: Request[Any, Any, Any],
         execution_id: str,
         data: Decided | None = None,
@@ -352,7 +352,7 @@ class ApiController(Controller):
     )
     async def reject(
         self,
-        runtime: Runtime,
+        runtime: RuntimeDep,
         request: Request[Any, Any, Any],
         execution_id: str,
         data: Decided | None = None,
@@ -362,7 +362,7 @@ class ApiController(Controller):
 
     async def _decide(
         self,
-        runtime: Runtime,
+        runtime: RuntimeDep,
         request: Request[Any, Any, Any],
         execution_id: str,
         decision: Decision,
@@ -377,7 +377,7 @@ class ApiController(Controller):
     @get("/executions", guards=[reader])
     async def list_executions(
         self,
-        runtime: Runtime,
+        runtime: RuntimeDep,
         limit: int = Parameter(default=50, ge=1, le=1000),
         offset: int = Parameter(default=0, ge=0, le=100_000),
         playbook: str | None = None,
@@ -396,7 +396,7 @@ class ApiController(Controller):
         return await runtime.executions.recent(**query.store_args())
 
     @get("/executions/{execution_id:str}", guards=[reader])
-    async def get_execution(self, runtime: Runtime, execution_id: str) -> Execution:
+    async def get_execution(self, runtime: RuntimeDep, execution_id: str) -> Execution:
         """One execution with every action it took."""
         execution = await runtime.executions.get(execution_id)
         if execution is None:
@@ -404,7 +404,7 @@ class ApiController(Controller):
         return execution
 
     @get("/jobs", guards=[reader])
-    async def list_jobs(self, runtime: Runtime) -> Jobs:
+    async def list_jobs(self, runtime: RuntimeDep) -> Jobs:
         """Scheduler jobs: last run, result, next run, and the replica that leads."""
         scheduler = runtime.scheduler
         return Jobs(
@@ -414,7 +414,7 @@ class ApiController(Controller):
         )
 
     @post("/jobs/{job_id:str}/run", guards=[operator], status_code=200)
-    async def run_job(self, runtime: Runtime, job_id: str) -> dict[str, Any]:
+    async def run_job(self, runtime: RuntimeDep, job_id: str) -> dict[str, Any]:
         """Run a job now on this replica and return its outcome."""
         scheduler = runtime.scheduler
         if job_id not in scheduler.jobs:
@@ -427,7 +427,7 @@ class ApiController(Controller):
         return msgspec.to_builtins(run)  # type: ignore[no-any-return]
 
     @get("/cost/user-label", guards=[reader])
-    async def cost_user_label(self, runtime: Runtime, user_id: str) -> CostLabel:
+    async def cost_user_label(self, runtime: RuntimeDep, user_id: str) -> CostLabel:
         """The `user_id` label of the ai_* cost gauges for one user (a keyed hash when
         AUTONOMIC_COST_USER_LABEL=hash, else the id itself)."""
         if runtime.settings.cost_user_label == "raw":
@@ -436,7 +436,7 @@ class ApiController(Controller):
         return CostLabel(user_id, user_label(key, user_id), "hash")
 
     @post("/alerts/simulate", guards=[reader], status_code=200)
-    async def simulate(self, runtime: Runtime, request: Request[Any, Any, Any]) -> Simulation:
+    async def simulate(self, runtime: RuntimeDep, request: Request[Any, Any, Any]) -> Simulation:
         """Dry-run plan for an Alertmanager payload: matching playbooks and what each would do."""
         payload = parse_payload(await request.body())
         alerts = []

@@ -42,7 +42,7 @@ def redacted_url(url: str) -> str:
 
 def provide_runtime(state: State) -> Runtime:
     """The replica's runtime: the one dependency through which route handlers reach its parts
-    (a handler asks for it as `runtime: Runtime`)."""
+    (a handler asks for it as `runtime: RuntimeDep`, app/web/deps.py)."""
     runtime: Runtime = state.runtime
     return runtime
 

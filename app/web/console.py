@@ -28,12 +28,11 @@ from litestar.static_files import create_static_files_router
 
 from app.actions.flags import InvalidFlagName
 from app.engine.approvals import Decision
-from app.engine.runtime import Runtime
 from app.plugins.overview import playbook_view
 from app.web import auth, finding, limits, live, operations, readable, session, timeline_svg
 from app.web import pause as pause_api
 from app.web.console_guard import secure_request
-from app.web.deps import runtime_of
+from app.web.deps import RuntimeDep, runtime_of
 from app.web.holders import history, holders
 from app.web.proxy import client_address, proxy_identity
 from app.web.throttle import LoginThrottle
@@ -122,7 +121,7 @@ class ConsoleController(Controller):
 
     @post("/login")
     async def login(
-        self, runtime: Runtime, request: Request[Any, Any, Any], data: dict[str, str] = Form
+        self, runtime: RuntimeDep, request: Request[Any, Any, Any], data: dict[str, str] = Form
     ) -> Response[Any]:
         name = "".join(c for c in data.get("name", "") if c.isprintable()).strip()[:64]
         address = client_address(request)
@@ -162,7 +161,7 @@ class ConsoleController(Controller):
         return Redirect("/ui/login", cookies=[cookie])
 
     @get("/")
-    async def dashboard(self, runtime: Runtime, request: Request[Any, Any, Any]) -> Response[Any]:
+    async def dashboard(self, runtime: RuntimeDep, request: Request[Any, Any, Any]) -> Response[Any]:
         current = await _session(request)
         if current is None:
             expired = session.COOKIE in request.cookies
@@ -185,7 +184,7 @@ class ConsoleController(Controller):
         )
 
     @get("/fragments/{name:str}")
-    async def fragment(self, runtime: Runtime, request: Request[Any, Any, Any], name: str) -> Template:
+    async def fragment(self, runtime: RuntimeDep, request: Request[Any, Any, Any], name: str) -> Template:
         current = await _require(request)
         context: dict[str, Any] = {"session": current, **_FORMATS}
         if name == "flags":
@@ -212,12 +211,12 @@ class ConsoleController(Controller):
         return Template(f"fragments/{name}.html", context=context)
 
     @get("/events")
-    async def live_events(self, runtime: Runtime, request: Request[Any, Any, Any]) -> ServerSentEvent:
+    async def live_events(self, runtime: RuntimeDep, request: Request[Any, Any, Any]) -> ServerSentEvent:
         await _require(request)
         return ServerSentEvent(live.events(runtime), headers={"Cache-Control": "no-store"})
 
     @get("/executions")
-    async def find_executions(self, runtime: Runtime, request: Request[Any, Any, Any]) -> Template:
+    async def find_executions(self, runtime: RuntimeDep, request: Request[Any, Any, Any]) -> Template:
         current = await _require(request)
         raw = {
             k: request.query_params.get(k, "") for k in ("playbook", "alertname", "status", "since", "until")
@@ -248,7 +247,7 @@ class ConsoleController(Controller):
 
     @get("/executions/{execution_id:str}")
     async def execution(
-        self, runtime: Runtime, request: Request[Any, Any, Any], execution_id: str
+        self, runtime: RuntimeDep, request: Request[Any, Any, Any], execution_id: str
     ) -> Template:
         current = await _require(request)
         execution = await runtime.executions.get(execution_id)
@@ -257,7 +256,7 @@ class ConsoleController(Controller):
         return Template("execution.html", context={"session": current, "execution": execution, **_FORMATS})
 
     @post("/flags/{name:str}/revert")
-    async def revert(self, runtime: Runtime, request: Request[Any, Any, Any], name: str) -> Redirect:
+    async def revert(self, runtime: RuntimeDep, request: Request[Any, Any, Any], name: str) -> Redirect:
         current = await _require(request, operator=True)
         try:
             await operations.revert(runtime, name, _actor(request, current))
@@ -268,7 +267,7 @@ class ConsoleController(Controller):
     @post("/executions/{execution_id:str}/{decision:str}")
     async def decide(
         self,
-        runtime: Runtime,
+        runtime: RuntimeDep,
         request: Request[Any, Any, Any],
         execution_id: str,
         decision: str,
@@ -291,7 +290,7 @@ class ConsoleController(Controller):
 
     @post("/pause")
     async def pause(
-        self, runtime: Runtime, request: Request[Any, Any, Any], data: dict[str, str] = Form
+        self, runtime: RuntimeDep, request: Request[Any, Any, Any], data: dict[str, str] = Form
     ) -> Redirect:
         current = await _require(request, operator=True)
         try:
@@ -303,14 +302,14 @@ class ConsoleController(Controller):
         return _back("paused")
 
     @post("/resume")
-    async def resume(self, runtime: Runtime, request: Request[Any, Any, Any]) -> Redirect:
+    async def resume(self, runtime: RuntimeDep, request: Request[Any, Any, Any]) -> Redirect:
         current = await _require(request, operator=True)
         await pause_api.resume(runtime, _actor(request, current))
         return _back("resumed")
 
     @post("/playbooks/{name:str}/trigger")
     async def trigger(
-        self, runtime: Runtime, request: Request[Any, Any, Any], name: str, data: dict[str, str] = Form
+        self, runtime: RuntimeDep, request: Request[Any, Any, Any], name: str, data: dict[str, str] = Form
     ) -> Redirect:
         current = await _require(request, operator=True)
         labels = {}

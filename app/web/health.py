@@ -10,8 +10,8 @@ from litestar.exceptions import ServiceUnavailableException
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from app import metrics as autonomic_metrics
-from app.engine.runtime import Runtime
 from app.web.auth import scraper
+from app.web.deps import RuntimeDep
 
 
 @get("/healthz", summary="Liveness")
@@ -21,7 +21,7 @@ async def healthz() -> dict[str, str]:
 
 
 @get("/readyz", summary="Readiness")
-async def readyz(runtime: Runtime, request: Request[Any, Any, Any]) -> dict[str, Any]:
+async def readyz(runtime: RuntimeDep, request: Request[Any, Any, Any]) -> dict[str, Any]:
     """Ready while Redis answers and the replica is not shutting down."""
     if request.app.state.get("draining"):
         raise ServiceUnavailableException("shutting down", headers={"Retry-After": "5"})
@@ -35,7 +35,7 @@ async def readyz(runtime: Runtime, request: Request[Any, Any, Any]) -> dict[str,
 
 
 @get("/metrics", summary="Prometheus metrics", include_in_schema=False, guards=[scraper])
-async def metrics(runtime: Runtime) -> Response[bytes]:
+async def metrics(runtime: RuntimeDep) -> Response[bytes]:
     """The process's metrics in the Prometheus text format, with the shared state read from Redis
     now (so every replica answers the same; stale figures are flagged, never an error). Needs
     AUTONOMIC_METRICS_TOKEN when one is set."""

@@ -24,8 +24,8 @@ from litestar.exceptions import NotAuthorizedException
 from app.actions import flag_catalogue
 from app.actions.flag_view import FlagEntry, FlagsUnavailable, FlagView
 from app.actions.flags import InvalidFlagName, check_name
-from app.engine.runtime import Runtime
 from app.web.auth import failed
+from app.web.deps import RuntimeDep
 from app.web.ofrep_auth import FlagReaders
 
 MAX_BODY_BYTES = 64 * 1024
@@ -150,7 +150,7 @@ def _matches(if_none_match: str, etag: str) -> bool:
     tags=["ofrep"],
     request_max_body_size=MAX_BODY_BYTES,
 )
-async def evaluate_flag(runtime: Runtime, request: Request[Any, Any, Any], key: str) -> Response[bytes]:
+async def evaluate_flag(runtime: RuntimeDep, request: Request[Any, Any, Any], key: str) -> Response[bytes]:
     """The flag's typed value with reason and metadata; 404 FLAG_NOT_FOUND when no value is set."""
     _authorize(request)
     try:
@@ -184,7 +184,7 @@ async def evaluate_flag(runtime: Runtime, request: Request[Any, Any, Any], key: 
     tags=["ofrep"],
     request_max_body_size=MAX_BODY_BYTES,
 )
-async def evaluate_flags(runtime: Runtime, request: Request[Any, Any, Any]) -> Response[bytes]:
+async def evaluate_flags(runtime: RuntimeDep, request: Request[Any, Any, Any]) -> Response[bytes]:
     """Every flag with a value (mitigations and set catalogue flags), with an ETag for If-None-Match."""
     _authorize(request)
     try:

@@ -20,6 +20,7 @@ from app.engine.pause import PauseState
 from app.engine.runtime import Runtime
 from app.models import ActionRecord, Alert
 from app.web.auth import actor_of, operator, reader
+from app.web.deps import RuntimeDep
 
 MAX_REASON = 500
 
@@ -75,13 +76,13 @@ class PauseController(Controller):
     tags = ["api"]
 
     @get("/", guards=[reader])
-    async def get_pause(self, runtime: Runtime) -> PauseState:
+    async def get_pause(self, runtime: RuntimeDep) -> PauseState:
         """Whether Autonomic is paused, by whom, why and until when."""
         return await runtime.pause.get()
 
     @post("/", guards=[operator], status_code=200)
     async def set_pause(
-        self, runtime: Runtime, request: Request[Any, Any, Any], data: PauseRequest
+        self, runtime: RuntimeDep, request: Request[Any, Any, Any], data: PauseRequest
     ) -> PauseState:
         """Pause every new action (recorded `refused`, no cooldown taken); releases still run."""
         try:
@@ -90,6 +91,6 @@ class PauseController(Controller):
             raise ClientException(str(exc)) from None
 
     @delete("/", guards=[operator], status_code=200)
-    async def clear_pause(self, runtime: Runtime, request: Request[Any, Any, Any]) -> PauseState:
+    async def clear_pause(self, runtime: RuntimeDep, request: Request[Any, Any, Any]) -> PauseState:
         """Resume; alerts refused while paused are mitigated again at once."""
         return await resume(runtime, actor_of(request))

@@ -30,6 +30,7 @@ from app.engine.runtime import Runtime
 from app.models import Alert, InvalidPayload, WebhookPayload, decode_payload
 from app.web.auth import authenticate
 from app.web.credentials import Role
+from app.web.deps import RuntimeDep
 
 if TYPE_CHECKING:
     from app.engine.runtime import Runtime
@@ -78,7 +79,7 @@ def parse_payload(body: bytes) -> WebhookPayload:
 
 
 @post("/webhooks/alertmanager", status_code=202, summary="Receive an Alertmanager webhook")
-async def alertmanager_webhook(runtime: Runtime, request: Request[Any, Any, Any]) -> Accepted:
+async def alertmanager_webhook(runtime: RuntimeDep, request: Request[Any, Any, Any]) -> Accepted:
     """Queue each alert of an Alertmanager (version 4) webhook payload, dropping repeats."""
     code = "202"
     try:
