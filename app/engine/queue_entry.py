@@ -13,7 +13,8 @@ An entry is a flat stream item with readable field names:
 Entries written before these names (`k`, `a`, `tp`, `meta`) — queued by an older replica
 during a rolling upgrade, or parked at an approval gate by one — decode the same. An older
 replica cannot read an entry in the new names: it does not acknowledge it, so the entry is
-taken over by a new replica after `AUTONOMIC_CLAIM_IDLE` (docs/architecture.md).
+taken over by a new replica after `AUTONOMIC_CLAIM_IDLE` (docs/architecture.md "Map" bounds
+how long both versions may run side by side).
 
 The ways in, all built here: `encode` (manual triggers, approval gates, hand-back), `dead`
 (dead-lettering), `SCRIPT_FIELDS` (the field names intake.lua, followups.lua and reapply.lua
