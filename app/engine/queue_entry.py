@@ -1,20 +1,20 @@
 """The queue entry: the one encoding of a work-queue stream item, and every way one is written.
 
-An entry is a flat stream item with readable field names:
+An entry is a flat stream item; its fields, named here once (the constants below):
 
-- `key`: the event key (execution ids derive from it);
-- `alert`: the alert, as JSON (`app.models.Alert`);
-- `traceparent`: the W3C trace context of the webhook that brought it ('' for none);
-- `run`: the one playbook to run (follow-ups, manual triggers, approvals); absent: every
-  matching one;
-- `trigger`: who asked for the run, as JSON (`app.engine.triggers.Trigger`); absent: an
-  Alertmanager notification.
+- `KEY` (`k`): the event key (execution ids derive from it);
+- `ALERT` (`a`): the alert, as JSON (`app.models.Alert`);
+- `TRACEPARENT` (`tp`): the W3C trace context of the webhook that brought it ('' for none);
+- `RUN` (`run`): the one playbook to run (follow-ups, manual triggers, approvals); absent:
+  every matching one;
+- `TRIGGER` (`meta`): who asked for the run, as JSON (`app.engine.triggers.Trigger`);
+  absent: an Alertmanager notification.
 
-Entries written before these names (`k`, `a`, `tp`, `meta`) — queued by an older replica
-during a rolling upgrade, or parked at an approval gate by one — decode the same. An older
-replica cannot read an entry in the new names: it does not acknowledge it, so the entry is
-taken over by a new replica after `AUTONOMIC_CLAIM_IDLE` (docs/architecture.md "Map" bounds
-how long both versions may run side by side).
+Upgrades in two steps. Entries are written in the short names every released version
+reads, so a replica of an earlier version meets nothing it cannot read during a rolling
+upgrade (it would fail such an entry without acknowledging it, and dead-letter it after
+`MAX_DELIVERIES`). This version also reads the long names (`key`, `alert`, `traceparent`,
+`trigger`: `LONG_NAMES`), so the version that starts writing them can roll out over it.
 
 The ways in, all built here: `encode` (manual triggers, approval gates, hand-back), `dead`
 (dead-lettering), `SCRIPT_FIELDS` (the field names intake.lua, followups.lua and reapply.lua
@@ -30,13 +30,13 @@ from typing import Any
 
 from app.engine.lanes import NORMAL
 
-KEY = "key"
-ALERT = "alert"
-TRACEPARENT = "traceparent"
+KEY = "k"
+ALERT = "a"
+TRACEPARENT = "tp"
 RUN = "run"
-TRIGGER = "trigger"
-# Field names of entries written before the readable ones, and what each is now.
-LEGACY = {"k": KEY, "a": ALERT, "tp": TRACEPARENT, "meta": TRIGGER}
+TRIGGER = "meta"
+# The long names a later version writes, and the field each one is.
+LONG_NAMES = {"key": KEY, "alert": ALERT, "traceparent": TRACEPARENT, "trigger": TRIGGER}
 # The names scripts write entries with, passed to them as ARGV in this order (or its first few).
 SCRIPT_FIELDS = (KEY, ALERT, TRACEPARENT, RUN, TRIGGER)
 
@@ -55,8 +55,9 @@ def encode(
 
 
 def normalized(fields: Mapping[str, str]) -> dict[str, str]:
-    """`fields` in the current names (an entry of an older version, kept at an approval gate)."""
-    return {LEGACY.get(name, name): value for name, value in fields.items()}
+    """`fields` in the names this version writes (an entry parked at an approval gate by
+    a version that wrote the long names)."""
+    return {LONG_NAMES.get(name, name): value for name, value in fields.items()}
 
 
 def flat(fields: Mapping[str, str]) -> list[str]:
@@ -86,16 +87,16 @@ class Entry:
 
 
 def decode(entry_id: str, fields: Mapping[str, str], deliveries: int = 1, lane: str = NORMAL) -> Entry:
-    """The entry stored as `fields` (current or legacy names) under stream id `entry_id`."""
+    """The entry stored as `fields` (short or long names) under stream id `entry_id`."""
     get = fields.get
     return Entry(
         entry_id,
-        get(KEY) or get("k", ""),
-        get(ALERT) or get("a", ""),
-        get(TRACEPARENT) or get("tp", ""),
+        get(KEY) or get("key", ""),
+        get(ALERT) or get("alert", ""),
+        get(TRACEPARENT) or get("traceparent", ""),
         deliveries,
         get(RUN, ""),
-        get(TRIGGER) or get("meta", ""),
+        get(TRIGGER) or get("trigger", ""),
         lane,
     )
 

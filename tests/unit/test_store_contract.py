@@ -76,7 +76,7 @@ async def test_direct_records_are_finished_executions(store_redis: Redis, ns: st
 async def test_approval_parks_then_decision_requeues_once(store_redis: Redis, ns: str) -> None:
     keys = Keys(ns)
     store = ApprovalStore(store_redis, keys, timeout_s=600)
-    fields = {"key": "event", "alert": "{}", "traceparent": "", "run": "pb"}
+    fields = {"k": "event", "a": "{}", "tp": "", "run": "pb"}
     first = await store.request(
         execution_id="ex-1", playbook="pb", index=2, description="restart", alertname="A", fields=fields
     )
@@ -120,8 +120,8 @@ async def test_followups_release_due_once_and_cancel(store_redis: Redis, ns: str
     assert await followups.release_due() == 1
     assert await followups.release_due() == 0
     ((_, fields),) = await store_redis.xrange(keys.lane(HIGH))
-    assert fields["key"] == "followup:now" and fields["run"] in ("page", "other")
-    assert msgspec.json.decode(fields["alert"])["fingerprint"] == "fpA"
+    assert fields["k"] == "followup:now" and fields["run"] in ("page", "other")
+    assert msgspec.json.decode(fields["a"])["fingerprint"] == "fpA"
     assert await followups.cancel("fpA") == 1  # "later" was still pending
     assert await followups.cancel("fpA") == 0
     assert await store_redis.zcard(keys.followups) == 0
@@ -197,7 +197,7 @@ async def test_queue_claims_stale_entries_and_hands_back(store_redis: Redis, ns:
     keys = Keys(ns)
     queue = _queue(store_redis, ns)
     await queue.ensure_group()
-    await queue.push({"key": "manual", "alert": "{}", "traceparent": "", "run": "pb"})
+    await queue.push({"k": "manual", "a": "{}", "tp": "", "run": "pb"})
     (entry,) = await queue.read("dead", 1, 10)
     (claimed,) = await queue.claim_stale("alive", 0, 10)
     assert (claimed.id, claimed.run, claimed.deliveries) == (entry.id, "pb", 2)

@@ -59,7 +59,7 @@ async def test_a_deferred_alert_is_reapplied_once(firing: FiringAlerts, aredis: 
     assert await firing.reapply("fp1") == 1
     assert await firing.reapply("fp1") == 0
     ((_, fields),) = await aredis.xrange(Keys(ns).lane(HIGH))
-    assert msgspec.json.decode(fields["alert"])["fingerprint"] == "fp1"
+    assert msgspec.json.decode(fields["a"])["fingerprint"] == "fp1"
     assert await firing.deferred() == []
 
 
@@ -69,8 +69,8 @@ async def test_a_reconciled_resolve_is_queued_once(firing: FiringAlerts, aredis:
     assert await firing.resolve(alert)
     assert not await firing.resolve(alert)
     ((_, fields),) = await aredis.xrange(Keys(ns).lane(NORMAL))
-    assert msgspec.json.decode(fields["alert"])["status"] == "resolved"
-    assert Trigger.from_meta(fields["trigger"]).reason == RECONCILED
+    assert msgspec.json.decode(fields["a"])["status"] == "resolved"
+    assert Trigger.from_meta(fields["meta"]).reason == RECONCILED
     assert await aredis.zscore(Keys(ns).reconciled, "fp1") is not None
 
 
@@ -81,7 +81,7 @@ async def test_a_relapse_is_queued_until_it_ran(firing: FiringAlerts, aredis: Re
     await firing.relapsed(alert)
     assert await firing.relapse(alert)
     entries = await aredis.xrange(Keys(ns).lane(HIGH))  # a critical alert's lane
-    trigger = Trigger.from_meta(entries[0][1]["trigger"])
+    trigger = Trigger.from_meta(entries[0][1]["meta"])
     assert len(entries) == 2 and trigger.state_only and trigger.reason == LAPSED
 
 

@@ -18,15 +18,9 @@ def test_seen_marks_record_firing_and_drop_resolved() -> None:
 
 def test_entry_fields_carry_only_what_is_set() -> None:
     plain = Entry("1-0", "key", "{}", "tp")
-    assert plain.fields == {"key": "key", "alert": "{}", "traceparent": "tp"}
+    assert plain.fields == {"k": "key", "a": "{}", "tp": "tp"}
     named = Entry("1-0", "key", "{}", "", run="pb", meta='{"source":"manual"}', lane=HIGH)
-    assert named.fields == {
-        "key": "key",
-        "alert": "{}",
-        "traceparent": "",
-        "run": "pb",
-        "trigger": '{"source":"manual"}',
-    }
+    assert named.fields == {"k": "key", "a": "{}", "tp": "", "run": "pb", "meta": '{"source":"manual"}'}
 
 
 async def test_concurrent_enqueues_each_get_their_own_marks(aredis: Redis, ns: str) -> None:
@@ -53,6 +47,6 @@ async def test_an_unreplicated_write_is_refused(aredis: Redis, ns: str) -> None:
 async def test_a_lost_group_is_recreated_on_read(aredis: Redis, ns: str) -> None:
     queue = AlertQueue(aredis, Keys(ns), max_len=100, dedup_ttl_s=60, lanes=LanePolicy())
     assert await queue.read("c", 1, 1) == []  # NOGROUP: groups made, nothing read
-    await queue.push({"key": "m", "alert": "{}", "traceparent": ""})
+    await queue.push({"k": "m", "a": "{}", "tp": ""})
     (entry,) = await queue.read("c", 1, 1)
     assert (entry.key, entry.lane) == ("m", HIGH)

@@ -64,7 +64,7 @@ async def test_an_alert_gone_for_two_passes_is_resolved(
     second = await reconciler.run()
     assert second["resolved"] == ["gone"]
     ((_, fields),) = await aredis.xrange(Keys(ns).lane(NORMAL))
-    assert msgspec.json.decode(fields["alert"])["fingerprint"] == "gone"
+    assert msgspec.json.decode(fields["a"])["fingerprint"] == "gone"
     assert set(await reconciler.firing.tracked()) == {"still"}
 
 
