@@ -22,7 +22,7 @@ from types import ModuleType
 import structlog
 
 from app.errors import PlaybookError
-from app.plugins.registry import Registry, module_specs
+from app.plugins.registry import Registry, forget, module_specs
 
 ENTRY_POINT_GROUP = "autonomic.playbooks"
 log = structlog.get_logger(__name__)
@@ -56,6 +56,7 @@ def load_file(path: Path, registry: Registry) -> int:
     if spec is None or spec.loader is None:
         raise PlaybookError(f"{path}: not an importable Python file")
     module = importlib.util.module_from_spec(spec)
+    forget(module_name)  # this file loaded before: its playbooks are defined anew
     sys.modules[module_name] = module
     try:
         spec.loader.exec_module(module)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import inspect
 import re
+import sys
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -80,12 +81,29 @@ def specs_of(obj: object) -> tuple[PlaybookSpec, ...]:
     return specs if isinstance(specs, tuple) else ()
 
 
+# Every spec the decorator made, by the module it was applied in, in definition order. A
+# module Python imports once (an entry point) keeps its playbooks here for every later load.
+_defined: dict[str, list[PlaybookSpec]] = {}
+
+
+def forget(module_name: str) -> None:
+    """Drop what was defined in `module_name` (before a playbook file is imported again)."""
+    _defined.pop(module_name, None)
+
+
 def module_specs(module: ModuleType) -> list[PlaybookSpec]:
-    """Playbooks defined in `module` or a submodule it holds, in definition order, each once."""
-    found: list[PlaybookSpec] = []
-    seen_fns: set[int] = set()
-    seen_modules: set[str] = set()
+    """Playbooks defined in `module` or its submodules, in definition order, each once: every
+    `@playbook` applied there (including ones made in a loop or shadowed by a later definition
+    of the same name), then any other decorated function a submodule it holds defines."""
     root = module.__name__
+    found: list[PlaybookSpec] = [
+        spec
+        for name, specs in list(_defined.items())
+        if name == root or name.startswith(root + ".")
+        for spec in specs
+    ]
+    seen_fns: set[int] = {id(spec.fn) for spec in found}
+    seen_modules: set[str] = set()
 
     def walk(mod: ModuleType) -> None:
         seen_modules.add(mod.__name__)
@@ -256,6 +274,9 @@ def playbook(
             setattr(func, SPECS_ATTR, (*specs_of(func), spec))
         except AttributeError:  # a callable object that takes no attributes
             raise PlaybookError(f"@playbook cannot mark {func!r}; decorate a function") from None
+        # Where the decorator was applied: a playbook made in a loop, or shadowed by a later
+        # definition of the same name, is still found there (and a duplicate name reported).
+        _defined.setdefault(sys._getframe(1).f_globals.get("__name__", ""), []).append(spec)
         registry = _current.get()
         if registry is not None:
             registry.add(spec)

@@ -169,3 +169,24 @@ def test_duplicate_names_point_at_the_second_definition(tmp_path: Path) -> None:
         loader.load([tmp_path], use_entry_points=False)
     assert str(info.value).startswith(f"{(tmp_path / 'a.py').resolve()}:{line}: ")
     assert "duplicate playbook name 'first'" in str(info.value)
+
+
+def test_a_shadowed_definition_of_the_same_name_is_a_duplicate(tmp_path: Path) -> None:
+    """Two `def first` in one file: the second rebinds the name, but both were declared."""
+    (tmp_path / "a.py").write_text(GOOD + GOOD.split("\n", 2)[2])
+    with pytest.raises(PlaybookError, match="duplicate playbook name 'first'"):
+        loader.load([tmp_path], use_entry_points=False)
+
+
+def test_playbooks_made_in_a_loop_are_all_loaded_and_again_on_a_reload(tmp_path: Path) -> None:
+    (tmp_path / "made.py").write_text(
+        "from app.sdk import Alert, Context, playbook\n"
+        "def make(tier: str):\n"
+        "    async def shed(alert: Alert, ctx: Context) -> None: ...\n"
+        "    return shed\n"
+        "for tier in ('gold', 'silver', 'bronze'):\n"
+        "    playbook(match=f'tier=\"{tier}\"', name=f'shed_{tier}')(make(tier))\n"
+    )
+    for _ in range(2):
+        registry = loader.load([tmp_path], use_entry_points=False)
+        assert [s.name for s in registry] == ["shed_gold", "shed_silver", "shed_bronze"]
