@@ -358,3 +358,22 @@ def test_generated_tokens_survive_an_upgrade(
     (explicit,) = by_kind(render({"auth": {"operatorToken": "o" * 32}}, tmp_path, *server, env=env), "Secret")
     assert explicit["stringData"] == {**stored, "operator-token": "o" * 32}
     assert emulator.requests("GET", "/secrets/t-autonomic")
+
+
+def test_schema_refuses_a_short_token_at_install_time(tmp_path: Path) -> None:
+    """The service would refuse it at start-up (crash-looping pods after a "successful" install)."""
+    for values in ({"auth": {"metricsToken": "short"}}, {"auth": {"operatorTokens": "alice:short"}}):
+        (tmp_path / "values.yaml").write_text(yaml.safe_dump(values))
+        result = run(tool("helm"), "template", "t", str(CHART), "-f", str(tmp_path / "values.yaml"))
+        assert result.returncode != 0 and "does not match pattern" in result.stderr, result.stderr
+
+
+def test_the_readme_alertmanager_url_names_the_service_of_the_documented_install(tmp_path: Path) -> None:
+    """deploy.md installs release `autonomic` in namespace `autonomic`; the README and the shipped
+    Alertmanager example send webhooks to that Service."""
+    out = helm("template", "autonomic", str(CHART), "-n", "autonomic")
+    (service,) = [d for d in yaml.safe_load_all(out) if d and d["kind"] == "Service"]
+    url = f"http://{service['metadata']['name']}.autonomic.svc:{service['spec']['ports'][0]['port']}"
+    example = (CHART / "files" / "alertmanager.example.yml").read_text()
+    assert f"{url}/webhooks/alertmanager" in (ROOT / "README.md").read_text()
+    assert f"{url}/webhooks/alertmanager" in example

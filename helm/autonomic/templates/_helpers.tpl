@@ -1,5 +1,7 @@
 {{- define "autonomic.name" -}}{{ .Chart.Name }}{{- end -}}
-{{- define "autonomic.fullname" -}}{{ printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" }}{{- end -}}
+{{- /* `helm install autonomic` names everything `autonomic` (the README's Alertmanager URL);
+       another release name gets the chart name appended, as `helm create` charts do. */}}
+{{- define "autonomic.fullname" -}}{{ if contains .Chart.Name .Release.Name }}{{ .Release.Name | trunc 63 | trimSuffix "-" }}{{ else }}{{ printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" }}{{ end }}{{- end -}}
 {{- define "autonomic.labels" -}}
 app.kubernetes.io/name: {{ include "autonomic.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
