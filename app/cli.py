@@ -199,6 +199,7 @@ def simulate(
                 plans = await runtime.dispatcher.plan(alert)
                 results.append({"alert": alert, "plans": plans})
         finally:
+            await runtime.adapters.close()
             await runtime.clients.close()
         return results
 

@@ -77,6 +77,7 @@ class Runtime:
     followups: FollowUps
     adapters: Adapters
     guardrails: KubeBudget
+    origins: LeaseOrigins
     cost: CostExporter | None = None
     state: StateMetrics | None = None
     _closers: list[Any] = field(default_factory=list)
@@ -119,6 +120,7 @@ class Runtime:
         if adapters is None:
             adapters = outside.configure(settings)  # Kubernetes connects on start
         alertmanager = AlertmanagerClient.from_settings(settings)
+        origins = LeaseOrigins(redis, keys, ttl_s=settings.execution_ttl)
         dispatcher = Dispatcher(
             registry=registry,
             config=DispatchConfig.from_settings(settings),
@@ -134,7 +136,7 @@ class Runtime:
             # As long as repeats of the notification are deduplicated: late firing work for a
             # resolved episode is refused for the same window.
             tombstones=Tombstones(redis, keys, ttl_s=settings.dedup_ttl),
-            origins=LeaseOrigins(redis, keys, ttl_s=settings.execution_ttl),
+            origins=origins,
             alertmanager=alertmanager,
         )
         workers = WorkerPool(
@@ -192,6 +194,7 @@ class Runtime:
             followups=followups,
             adapters=adapters,
             guardrails=outside.kube_budget(settings, redis),
+            origins=origins,
         )
 
     # -- jobs -----------------------------------------------------------------------------
@@ -260,7 +263,11 @@ class Runtime:
             result: dict[str, Any] = {
                 "trimmed": await lifecycle.trim_streams(
                     self.clients.commands,
-                    {keys.executions: s.execution_retention, keys.dead: s.dead_letter_retention},
+                    # An id outliving its record (EXECUTION_TTL) would list nothing.
+                    {
+                        keys.executions: min(s.execution_retention, s.execution_ttl),
+                        keys.dead: s.dead_letter_retention,
+                    },
                 ),
                 "idle_flags_forgotten": await lifecycle.prune_flag_metrics(
                     self.clients.commands, keys, s.execution_retention

@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Any
 
 from app.actions.flag_history import Change, FlagHistory, Period
-from app.actions.lease_origins import LeaseOrigins
 from app.engine.runtime import Runtime
 from app.web import readable
 
@@ -16,9 +15,7 @@ from app.web import readable
 async def holders(runtime: Runtime, flags: list[Any]) -> dict[tuple[str, str], readable.Holder]:
     """Every lease holder of `flags` named by its alert or operator, by (flag, holder)."""
     pairs = [(lease.holder, f.name) for f in flags for lease in f.leases]
-    origins = await LeaseOrigins(
-        runtime.clients.commands, runtime.keys, ttl_s=runtime.settings.execution_ttl
-    ).many(pairs)
+    origins = await runtime.origins.many(pairs)
     urls = getattr(runtime.settings, "alertmanager_urls", None)
     return {
         (flag, holder): readable.holder_of(holder, origins.get((holder, flag)), urls)
@@ -37,9 +34,7 @@ async def history(
     pairs |= {
         (c.reason[len("released by ") :], c.flag) for c in changes if c.reason.startswith("released by ")
     }
-    origins = await LeaseOrigins(
-        runtime.clients.commands, runtime.keys, ttl_s=runtime.settings.execution_ttl
-    ).many(sorted(pairs))
+    origins = await runtime.origins.many(sorted(pairs))
     urls = getattr(runtime.settings, "alertmanager_urls", None)
     named = {
         (flag, holder): readable.holder_of(holder, origins.get((holder, flag)), urls)

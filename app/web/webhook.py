@@ -6,7 +6,7 @@ down, the backlog is full or execution is saturated and the webhook's turn did n
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import msgspec
 import structlog
@@ -31,9 +31,6 @@ from app.models import Alert, InvalidPayload, WebhookPayload, decode_payload
 from app.web.auth import authenticate
 from app.web.credentials import Role
 from app.web.deps import RuntimeDep
-
-if TYPE_CHECKING:
-    from app.engine.runtime import Runtime
 
 log = structlog.get_logger(__name__)
 _encoder = msgspec.json.Encoder()
