@@ -33,6 +33,7 @@ from app.durations import format_duration, parse_duration
 from app.keys import Keys
 
 log = structlog.get_logger(__name__)
+STOP_GRACE = 5.0  # seconds stop() waits for the election loop and for running jobs
 JobFn = Callable[[], Awaitable[dict[str, Any]]]
 
 
@@ -171,6 +172,9 @@ class LeaderScheduler:
         self._lock: Lock = redis.lock(self.keys.leader, timeout=lock_ttl_s, blocking=False)
         self._task: asyncio.Task[None] | None = None
         self._running: set[str] = set()
+        self._idle = asyncio.Event()  # no job is running (stop waits for it)
+        self._idle.set()
+        self._stopping = False
 
     def add(self, job: JobDef) -> None:
         """Define a job (on every replica); it runs only while this replica leads."""
@@ -186,17 +190,24 @@ class LeaderScheduler:
 
     async def start(self) -> None:
         """Start the scheduler paused and the election loop."""
+        self._stopping = False
         self.scheduler.start(paused=True)
         self._task = asyncio.create_task(self._elect(), name="autonomic-leader")
 
     async def stop(self) -> None:
-        """Stop scheduling and give up leadership."""
+        """Stop scheduling, let a running job finish (for up to `STOP_GRACE`: it would fail once
+        the connections close), and give up leadership. Never hangs: a Redis call that swallows
+        the election loop's cancellation is left behind, and the loop ends at its next turn."""
+        self._stopping = True
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            done, _ = await asyncio.wait([self._task], timeout=STOP_GRACE)
+            if not done:
+                log.warning("scheduler election loop did not stop in time; left behind")
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._idle.wait(), STOP_GRACE)
         if self.leading:
             with contextlib.suppress(LockError, RedisError):
                 await self._lock.release()
@@ -206,7 +217,7 @@ class LeaderScheduler:
 
     async def _elect(self) -> None:
         interval = self.lock_ttl_s / 3
-        while True:
+        while not self._stopping:
             try:
                 if self.leading:
                     await self._lock.reacquire()
@@ -249,6 +260,16 @@ class LeaderScheduler:
         if job_id in self._running:
             return None
         self._running.add(job_id)
+        self._idle.clear()
+        try:
+            return await self._run_and_record(job)
+        finally:
+            self._running.discard(job_id)
+            if not self._running:
+                self._idle.set()
+
+    async def _run_and_record(self, job: JobDef) -> JobRun:
+        job_id = job.id
         started, clock = time.time(), time.perf_counter()
         try:
             result = await job.fn()
@@ -263,8 +284,6 @@ class LeaderScheduler:
                 False,
                 error=f"{type(exc).__name__}: {exc}",
             )
-        finally:
-            self._running.discard(job_id)
         metrics.JOB_RUNS.labels(job_id, "succeeded" if run.ok else "failed").inc()
         data = msgspec.json.encode(run)
         pipe = self.redis.pipeline(transaction=False)

@@ -56,3 +56,59 @@ async def test_a_failing_job_is_recorded_not_raised(aredis: Any, ns: str) -> Non
     assert await aredis.hget(f"{ns}job-successes", "bad") is None
     assert await aredis.llen(f"{ns}job:bad:runs") == 1
     assert not scheduler.running("bad")
+
+
+async def test_stop_lets_a_running_job_finish_and_record(aredis: Any, ns: str) -> None:
+    """A job still running at shutdown would fail once the connections close (and APScheduler
+    would log it); stop() waits for it."""
+    import asyncio
+
+    from app.engine.scheduler import JobDef, LeaderScheduler
+
+    release = asyncio.Event()
+
+    async def slow() -> dict[str, int]:
+        await release.wait()
+        return {"done": 1}
+
+    scheduler = LeaderScheduler(aredis, ns, replica="r1", lock_ttl_s=30)
+    scheduler.add(JobDef("slow", None, slow, "waits"))
+    await scheduler.start()
+    running = asyncio.create_task(scheduler.run("slow", manual=True))
+    await asyncio.sleep(0)  # the job starts
+    stopping = asyncio.create_task(scheduler.stop())
+    done, _ = await asyncio.wait([stopping], timeout=0.2)
+    assert not done  # still waiting for the job
+    release.set()
+    await stopping
+    assert running.done() and (await running) is not None
+    assert await aredis.hget(f"{ns}job-successes", "slow") is not None
+
+
+async def test_stop_does_not_hang_on_an_election_loop_that_ignores_cancellation(
+    aredis: Any, ns: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    from app.engine import scheduler as module
+
+    monkeypatch.setattr(module, "STOP_GRACE", 0.2)
+    scheduler = module.LeaderScheduler(aredis, ns, replica="r1", lock_ttl_s=30)
+
+    swallowed: list[int] = []
+
+    async def stubborn() -> None:
+        while True:
+            try:
+                await asyncio.sleep(3600)
+            except asyncio.CancelledError:
+                if swallowed:
+                    raise  # the test's own clean-up
+                swallowed.append(1)  # like a Redis call that swallows the cancellation
+
+    scheduler._task = asyncio.create_task(stubborn())
+    await asyncio.sleep(0)
+    await asyncio.wait_for(scheduler.stop(), timeout=5)  # returns after STOP_GRACE
+    assert swallowed and not scheduler._task.done()
+    scheduler._task.cancel()
+    scheduler._task = None
