@@ -377,3 +377,34 @@ def test_the_readme_alertmanager_url_names_the_service_of_the_documented_install
     example = (CHART / "files" / "alertmanager.example.yml").read_text()
     assert f"{url}/webhooks/alertmanager" in (ROOT / "README.md").read_text()
     assert f"{url}/webhooks/alertmanager" in example
+
+
+def test_a_release_named_autonomic_keeps_the_tokens_of_its_older_secret_name(
+    cluster: tuple[KubeEmulator, dict[str, str]],
+) -> None:
+    """Before the chart shortened the name, release `autonomic` made `autonomic-autonomic`; an
+    upgrade must not generate new tokens (Alertmanager would get 401)."""
+    emulator, env = cluster
+    stored = {key: "s" * 24 + key for key in REQUIRED_KEYS}
+    emulator.add(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "autonomic-autonomic", "namespace": "autonomic"},
+            "data": {key: base64.b64encode(value.encode()).decode() for key, value in stored.items()},
+        },
+        "v1/secrets",
+    )
+    out = helm(
+        "template",
+        "autonomic",
+        str(CHART),
+        "-n",
+        "autonomic",
+        "--dry-run=server",
+        "--disable-openapi-validation",
+        env=env,
+    )
+    (secret,) = [d for d in yaml.safe_load_all(out) if d and d["kind"] == "Secret"]
+    assert secret["metadata"]["name"] == "autonomic"
+    assert secret["stringData"] == stored
