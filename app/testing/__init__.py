@@ -37,7 +37,7 @@ from app.actions.outside import Adapters
 from app.engine.runtime import Runtime
 from app.engine.triggers import Trigger
 from app.errors import PlaybookError
-from app.models import ActionRecord, Alert, decode_payload, labels_fingerprint
+from app.models import ActionRecord, Alert, Execution, decode_payload, labels_fingerprint
 from app.plugins import loader
 from app.plugins.registry import PlaybookFn, Registry
 from app.settings import Settings, builtin_playbook_dir
@@ -90,6 +90,18 @@ class Run:
     error: str | None = None
     skipped_reason: str | None = None
     execution_id: str | None = None
+
+    @classmethod
+    def of(cls, execution: Execution) -> Run:
+        """What a finished (or parked, or skipped) execution did."""
+        return cls(
+            execution.playbook,
+            execution.status,
+            list(execution.actions),
+            execution.error,
+            execution.skipped_reason,
+            execution.id,
+        )
 
     @property
     def calls(self) -> list[tuple[str, str]]:
@@ -198,17 +210,9 @@ class PlaybookKit:
         alerts = _alerts(notification)
         runs: list[Run] = []
         for item in alerts:
-            for execution in await self._runtime.dispatcher.handle(item, item.event_key):
-                runs.append(
-                    Run(
-                        execution.playbook,
-                        execution.status,
-                        list(execution.actions),
-                        execution.error,
-                        execution.skipped_reason,
-                        execution.id,
-                    )
-                )
+            runs += [
+                Run.of(execution) for execution in await self._runtime.dispatcher.handle(item, item.event_key)
+            ]
         return Outcome(alerts, runs, await self.flags())
 
     async def plan(self, notification: Notification, params: Mapping[str, Any] | None = None) -> Outcome:
@@ -247,15 +251,7 @@ class PlaybookKit:
             )
         )
         execution = (await self._runtime.dispatcher.handle(subject, key, run=playbook, trigger=trigger))[0]
-        run = Run(
-            execution.playbook,
-            execution.status,
-            list(execution.actions),
-            execution.error,
-            execution.skipped_reason,
-            execution.id,
-        )
-        return Outcome([subject], [run], await self.flags())
+        return Outcome([subject], [Run.of(execution)], await self.flags())
 
     async def flags(self) -> dict[str, str]:
         """Flags with a live lease in this kit's Redis: name → value."""
