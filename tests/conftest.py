@@ -50,6 +50,11 @@ def ns() -> Iterator[str]:
     tag = f"test-{uuid.uuid4().hex[:10]}"
     prefix = f"{{{tag}}}:" if CLUSTER else f"{tag}:"
     yield prefix
+    drop_namespace(prefix)
+
+
+def drop_namespace(prefix: str) -> None:
+    """Delete every key under `prefix` on the shared Redis."""
     client = sync_client()
     try:
         keys = list(client.scan_iter(match=prefix.replace("{", "\\{").replace("}", "\\}") + "*", count=1000))

@@ -10,11 +10,10 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-import redis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import OPERATOR_TOKEN, REDIS_URL, WEBHOOK_TOKEN, service_env
+from tests.conftest import OPERATOR_TOKEN, WEBHOOK_TOKEN, drop_namespace, service_env
 from tests.integration.helpers import WEBHOOK, alert, payload
 from tests.support.procs import Service
 
@@ -28,10 +27,7 @@ def svc() -> Iterator[Service]:
     service = Service(service_env(ns, AUTONOMIC_MAX_BODY_BYTES="65536"), name="hostile").start()
     yield service
     service.stop()
-    client = redis.Redis.from_url(REDIS_URL)
-    keys = list(client.scan_iter(match=f"{ns}*", count=1000))
-    if keys:
-        client.delete(*keys)
+    drop_namespace(ns)
 
 
 def test_schemathesis_finds_no_server_error(svc: Service) -> None:

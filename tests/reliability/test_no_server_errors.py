@@ -26,6 +26,7 @@ from tests.conftest import (
     VIEWER_TOKEN,
     WEBHOOK_TOKEN,
     bearer,
+    drop_namespace,
     service_env,
 )
 from tests.support.procs import Service
@@ -61,10 +62,7 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
         session = client.cookies["autonomic_session"]
     yield Target(service, ns, session, field[1])
     service.stop()
-    client_ = redis.Redis.from_url(REDIS_URL)
-    keys = list(client_.scan_iter(match=f"{ns}*", count=1000))
-    if keys:
-        client_.delete(*keys)
+    drop_namespace(ns)
 
 
 def nested(depth: int) -> str:
