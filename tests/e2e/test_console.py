@@ -4,52 +4,20 @@ approval-gated execution approved from the page runs. Screenshots go to tests/ar
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Callable, Iterator
-from pathlib import Path
-
 import httpx
 import pytest
 import redis
 
-from tests.conftest import NAMED_OPERATOR_TOKENS, NAMED_OPERATORS, VIEWER_TOKEN
+from tests.conftest import NAMED_OPERATORS, VIEWER_TOKEN
+from tests.e2e.conftest import CHROMIUM
 from tests.integration.helpers import OPERATOR, alert, payload, post
 from tests.support.procs import ROOT, Service, wait_for
 
 pytestmark = pytest.mark.e2e
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = ROOT / "tests" / "artifacts"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 if CHROMIUM is None:  # tests/run installs Debian's chromium; fail loudly if it is missing
     pytest.fail("chromium is not installed (apt-get install chromium)", pytrace=False)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        instance = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
-
-
-@pytest.fixture
-def svc(start_service: Callable[..., Service], test_playbooks: Path) -> Service:
-    return start_service(
-        AUTONOMIC_PLAYBOOK_DIRS=str(test_playbooks),
-        AUTONOMIC_VIEWER_TOKENS=f"vic:{VIEWER_TOKEN}",
-        AUTONOMIC_OPERATOR_TOKENS=NAMED_OPERATOR_TOKENS,
-    )
 
 
 def login(browser: object, svc: Service, token: str, name: str) -> object:

@@ -8,40 +8,19 @@ Screenshots go to tests/artifacts/."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 import redis
 
-from tests.conftest import NAMED_OPERATOR_TOKENS, NAMED_OPERATORS
-from tests.e2e.test_console import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, VIEWER_TOKEN, login
+from tests.conftest import NAMED_OPERATORS
+from tests.e2e.test_console import ARTIFACTS, login
 from tests.integration.helpers import alert, payload, post, resolved
 from tests.support.procs import Service, wait_for
 
 pytestmark = pytest.mark.e2e
 DANA = {"Authorization": f"Bearer {NAMED_OPERATORS['dana']}"}
 ISO = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        instance = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
-
-
-@pytest.fixture
-def svc(start_service: Callable[..., Service], test_playbooks: Path) -> Service:
-    return start_service(
-        AUTONOMIC_PLAYBOOK_DIRS=str(test_playbooks),
-        AUTONOMIC_VIEWER_TOKENS=f"vic:{VIEWER_TOKEN}",
-        AUTONOMIC_OPERATOR_TOKENS=NAMED_OPERATOR_TOKENS,
-    )
 
 
 def _fire_cost_spike(svc: Service, sync_redis: redis.Redis, flag_prefix: str) -> dict[str, object]:
