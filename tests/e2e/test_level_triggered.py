@@ -48,6 +48,15 @@ class Stack:
         self.ams.append(am)
         return am
 
+    def reconciled(self, *, send_resolved: bool = True, **env: str) -> tuple[Service, Alertmanager]:
+        """A service reconciling against its own Alertmanager (which sends it webhooks), both started."""
+        svc = self.service(**env)
+        am = self.alertmanager(svc, send_resolved=send_resolved)
+        svc.env["AUTONOMIC_ALERTMANAGER_URLS"] = am.url
+        svc.start()
+        am.start()
+        return svc, am
+
     def stop(self) -> None:
         for svc in self.services:
             svc.stop()
@@ -115,11 +124,7 @@ def test_an_alert_firing_for_four_lease_ttls_keeps_its_flag(
 def test_without_a_resolved_notification_the_reconciler_restores_the_flag(
     stack: Stack, sync_redis: redis.Redis, flag_prefix: str
 ) -> None:
-    svc = stack.service(AUTONOMIC_RECONCILE_INTERVAL="500ms")
-    am = stack.alertmanager(svc, send_resolved=False)
-    svc.env["AUTONOMIC_ALERTMANAGER_URLS"] = am.url
-    svc.start()
-    am.start()
+    svc, am = stack.reconciled(send_resolved=False, AUTONOMIC_RECONCILE_INTERVAL="500ms")
     am.fire(*LABELS, "ttl=10m")
     wait_for(lambda: flag(sync_redis, flag_prefix) == "on", timeout=30, what="flag set")
     (execution,) = wait_for(lambda: executions(svc.url, playbook="level"), what="the run")
@@ -231,11 +236,8 @@ def test_when_no_alertmanager_answers_nothing_changes(
 def test_a_follow_up_runs_only_while_alertmanager_reports_its_alert(
     stack: Stack, outside_env: dict[str, str], pagerduty: PagerDutyFake, sync_redis: redis.Redis, ns: str
 ) -> None:
-    svc = stack.service(**outside_env, AUTONOMIC_RECONCILE_INTERVAL="off")  # only the follow-up asks
-    am = stack.alertmanager(svc, send_resolved=False)
-    svc.env["AUTONOMIC_ALERTMANAGER_URLS"] = am.url
-    svc.start()
-    am.start()
+    # Reconciling off: only the follow-up asks Alertmanager.
+    svc, am = stack.reconciled(send_resolved=False, **outside_env, AUTONOMIC_RECONCILE_INTERVAL="off")
     am.fire("alertname=HighRequestQueue", "shard=1")
     am.fire("alertname=HighRequestQueue", "shard=2")
     wait_for(lambda: sync_redis.zcard(f"{ns}followups") == 2, timeout=30, what="two follow-ups scheduled")
@@ -259,11 +261,9 @@ def test_a_follow_up_runs_only_while_alertmanager_reports_its_alert(
 
 
 def test_memory_redis_works_the_same(stack: Stack) -> None:
-    svc = stack.service(AUTONOMIC_REDIS_URL="memory://", AUTONOMIC_RECONCILE_INTERVAL="500ms")
-    am = stack.alertmanager(svc, send_resolved=False)
-    svc.env["AUTONOMIC_ALERTMANAGER_URLS"] = am.url
-    svc.start()
-    am.start()
+    svc, am = stack.reconciled(
+        send_resolved=False, AUTONOMIC_REDIS_URL="memory://", AUTONOMIC_RECONCILE_INTERVAL="500ms"
+    )
 
     def leases() -> dict[str, Any]:
         response = httpx.get(f"{svc.url}/api/flags", headers=OPERATOR, timeout=5)
@@ -302,11 +302,7 @@ def test_memory_redis_works_the_same(stack: Stack) -> None:
 def test_an_operator_revert_holds_for_the_rest_of_the_episode(
     stack: Stack, sync_redis: redis.Redis, flag_prefix: str, ns: str
 ) -> None:
-    svc = stack.service(AUTONOMIC_RECONCILE_INTERVAL="300ms")
-    am = stack.alertmanager(svc)
-    svc.env["AUTONOMIC_ALERTMANAGER_URLS"] = am.url
-    svc.start()
-    am.start()
+    svc, am = stack.reconciled(AUTONOMIC_RECONCILE_INTERVAL="300ms")
     am.fire(*LABELS, "ttl=10m")
     wait_for(lambda: flag(sync_redis, flag_prefix) == "on", timeout=30, what="flag set")
     reverted = httpx.delete(f"{svc.url}/api/flags/level.flag", headers=OPERATOR, timeout=10)
@@ -342,11 +338,7 @@ def test_a_re_fire_alertmanager_does_not_notify_is_adopted_from_its_api(
     # With send_resolved: false Alertmanager last notified the alert firing, so its re-fire looks
     # like no change and is not notified before repeat_interval (1h). The reconciler resolved the
     # first episode itself, and picks the second up from the API.
-    svc = stack.service(AUTONOMIC_RECONCILE_INTERVAL="300ms")
-    am = stack.alertmanager(svc, send_resolved=False)
-    svc.env["AUTONOMIC_ALERTMANAGER_URLS"] = am.url
-    svc.start()
-    am.start()
+    svc, am = stack.reconciled(send_resolved=False, AUTONOMIC_RECONCILE_INTERVAL="300ms")
     am.fire(*LABELS, "ttl=10m")
     wait_for(lambda: flag(sync_redis, flag_prefix) == "on", timeout=30, what="flag set")
     (first,) = wait_for(lambda: executions(svc.url, playbook="level"), what="the run")
@@ -366,11 +358,7 @@ def test_an_alertmanager_restarted_empty_does_not_release_before_resolve_after(
 ) -> None:
     # Prometheus resends a firing alert only after its resend delay (~1m): until then an
     # Alertmanager restarted without its state reports nothing, for many reconcile passes.
-    svc = stack.service(AUTONOMIC_RECONCILE_INTERVAL="200ms", AUTONOMIC_RECONCILE_RESOLVE_AFTER="1h")
-    am = stack.alertmanager(svc)
-    svc.env["AUTONOMIC_ALERTMANAGER_URLS"] = am.url
-    svc.start()
-    am.start()
+    svc, am = stack.reconciled(AUTONOMIC_RECONCILE_INTERVAL="200ms", AUTONOMIC_RECONCILE_RESOLVE_AFTER="1h")
     am.fire(*LABELS, "ttl=10m")
     wait_for(lambda: flag(sync_redis, flag_prefix) == "on", timeout=30, what="flag set")
     (first,) = wait_for(lambda: executions(svc.url, playbook="level"), what="the run")
@@ -391,11 +379,7 @@ def test_an_alertmanager_restarted_empty_does_not_release_before_resolve_after(
 def test_a_re_fire_of_the_episode_the_reconciler_resolved_is_mitigated_again(
     stack: Stack, sync_redis: redis.Redis, flag_prefix: str, ns: str
 ) -> None:
-    svc = stack.service(AUTONOMIC_RECONCILE_INTERVAL="200ms")
-    am = stack.alertmanager(svc)
-    svc.env["AUTONOMIC_ALERTMANAGER_URLS"] = am.url
-    svc.start()
-    am.start()
+    svc, am = stack.reconciled(AUTONOMIC_RECONCILE_INTERVAL="200ms")
     am.fire(*LABELS, "ttl=10m")
     wait_for(lambda: flag(sync_redis, flag_prefix) == "on", timeout=30, what="flag set")
     (first,) = wait_for(lambda: executions(svc.url, playbook="level"), what="the run")
