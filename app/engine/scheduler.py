@@ -205,9 +205,11 @@ class LeaderScheduler:
             if not done:
                 log.warning("scheduler election loop did not stop in time; left behind")
         if self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
+            self.scheduler.pause()  # no new runs; shutdown would cancel a running one
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._idle.wait(), STOP_GRACE)
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
         if self.leading:
             with contextlib.suppress(LockError, RedisError):
                 await self._lock.release()
