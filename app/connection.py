@@ -25,6 +25,7 @@ from redis.asyncio.sentinel import Sentinel
 from redis.backoff import ExponentialBackoff
 
 from app.errors import ConfigError
+from app.redis_packing import BY_SCHEME, HiredisSentinelConnection
 from app.settings import Settings
 
 # How long a blocking stream read waits before looping (milliseconds).
@@ -64,7 +65,13 @@ def _sentinel_client(url: str, socket_timeout: float) -> Redis:
         # Sentinels themselves are usually protected by `requirepass` alone: password only.
         sentinel_kwargs={"password": password} if password else None,
     )
-    client: Redis = sentinel.master_for(path[0], db=db, decode_responses=True, socket_timeout=socket_timeout)
+    client: Redis = sentinel.master_for(
+        path[0],
+        db=db,
+        decode_responses=True,
+        socket_timeout=socket_timeout,
+        connection_class=HiredisSentinelConnection,
+    )
     return client
 
 
@@ -164,7 +171,7 @@ def connect(settings: Settings) -> Clients:
         )
 
     def make(socket_timeout: float) -> Redis:
-        return Redis.from_url(
+        client = Redis.from_url(
             url,
             decode_responses=True,
             socket_timeout=socket_timeout,
@@ -173,5 +180,8 @@ def connect(settings: Settings) -> Clients:
             retry=Retry(ExponentialBackoff(cap=0.2, base=0.05), 1),
             health_check_interval=30,
         )
+        # The URL picks the connection class (TLS, Unix socket); swap in its hiredis-packing twin.
+        client.connection_pool.connection_class = BY_SCHEME[scheme]
+        return client
 
     return Clients(make(timeout), make(timeout + BLOCK_MS / 1000))
