@@ -76,6 +76,11 @@ def entry_of(name: str, value: str | None, leases: dict[str, str], now_ms: int) 
     return FlagEntry(name, value, len(live), holder, max(exp for _, _, exp in live))
 
 
+def _count(value: object) -> int | None:
+    """`value` if it is a JSON integer ≥ 0, else None."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
 class FlagsUnavailable(RuntimeError):
     """Redis cannot be read and the view knows nothing about the flag."""
 
@@ -218,7 +223,8 @@ class FlagView:
         self._loaded = True
 
     def changed(self, data: str | bytes) -> None:
-        """Apply one message of the changes channel at once; its holders are re-read shortly after."""
+        """Apply one message of the changes channel at once. A message without the lease figures
+        (an older server) is applied as far as it goes and the flag re-read shortly after."""
         try:
             message = json.loads(data)
             name, value = message["flag"], message.get("value")
@@ -231,13 +237,20 @@ class FlagView:
         old = self._entries.get(name)
         reason = message.get("reason") if isinstance(message.get("reason"), str) else ""
         entry = None
-        if value is not None:
+        held, holder, expires = _count(message.get("held")), message.get("holder"), _count(message.get("exp"))
+        whole = held == 0 or (held is not None and isinstance(holder, str) and expires is not None)
+        if value is not None and whole:  # the message carries the whole entry (flags.lua)
+            entry = FlagEntry(name, value)
+            if held and isinstance(holder, str):
+                entry = FlagEntry(name, value, held, holder, expires)
+        elif value is not None:  # an older publisher: guess now, re-read the holders shortly
             holder = reason[len("set by ") :] if reason.startswith("set by ") else None
             holders = max(old.holders if old else 0, 1) if holder else 0
             entry = FlagEntry(name, value, holders, holder, old.expires_at_ms if old and holder else None)
         self._set(name, entry, time.monotonic())
-        self._dirty.add(name)
-        self._wake.set()
+        if not whole:
+            self._dirty.add(name)
+            self._wake.set()
 
     # -- failures -------------------------------------------------------------------------
 

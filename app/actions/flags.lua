@@ -80,7 +80,10 @@ local function settle(name, reason, kind)
     new = best.v
   end
   if old ~= new then
-    local msg = {flag = name, value = new or cjson.null, reason = reason, at = now}
+    -- With the live lease count, the newest holder and the latest expiry, so a reader (the
+    -- OFREP view) has the whole entry without reading the flag back.
+    local msg = {flag = name, value = new or cjson.null, reason = reason, at = now, held = count,
+      holder = count > 0 and best_holder or cjson.null, exp = count > 0 and max_exp or cjson.null}
     redis.call('PUBLISH', FLAG .. 'changes', cjson.encode(msg))
     -- The same change, kept: the console's timeline and GET /api/flags/history read it.
     redis.call('XADD', HISTORY, 'MAXLEN', '~', HISTORY_MAX, '*', 'flag', name, 'value', new or '',

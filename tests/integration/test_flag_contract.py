@@ -96,6 +96,10 @@ def test_what_the_server_writes_and_publishes_matches_the_contract(
         "set by alert:contract",
     )
     assert (release_msg.flag, release_msg.value) == ("cache.mode", None)
+    # The whole entry travels with the change: held leases, the newest holder, the latest expiry.
+    assert (set_msg.held, set_msg.holder) == (1, "alert:contract")
+    assert set_msg.exp == set_msg.at + 60_000
+    assert (release_msg.held, release_msg.holder, release_msg.exp) == (0, None, None)
     assert set_msg.at > 0
     assert sync_redis.exists(contract.value_key(flag_prefix, "cache.mode")) == 0
     wait_for(lambda: reader.resolve("cache.mode").value is None, what="client saw the release")

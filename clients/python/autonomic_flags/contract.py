@@ -9,8 +9,11 @@ change here without the server (or the reverse) fails CI.
 - `{prefix}{name}`: the plain string value to use; absent = the application's default.
 - `{prefix}{name}:leases`: hash of holder → lease JSON `{"v", "exp", "at"}` plus the
   `~baseline` field (`{"v": value}` or `{"absent": true}`); the server's bookkeeping.
-- `{prefix}changes`: pub/sub channel; one JSON message `{"flag", "value", "reason", "at"}`
-  per change of a value (`value` null = the flag became absent; `at` in epoch ms).
+- `{prefix}changes`: pub/sub channel; one JSON message `{"flag", "value", "reason", "at",
+  "held", "holder", "exp"}` per change of a value (`value` null = the flag became absent; `at`
+  in epoch ms; `held` the live leases after the change, `holder` the newest one's holder and
+  `exp` the latest expiry in epoch ms, both null when `held` is 0). Readers must accept
+  messages without the last three (earlier servers sent only the first four).
 - Names match `[a-z0-9_.-]+`, at most 200 characters; the default prefix is `flags:`.
 - Boolean words: `1/true/yes/on` are true and `0/false/no/off` false, in any case.
 - Free text inside a name (the user id of `ratelimit.user.<user_id>`) is encoded with
@@ -31,7 +34,7 @@ CHANGES_SUFFIX = "changes"
 LEASES_SUFFIX = ":leases"
 BASELINE_FIELD = "~baseline"
 LEASE_FIELDS = ("v", "exp", "at", "ttl")
-MESSAGE_FIELDS = ("flag", "value", "reason", "at")
+MESSAGE_FIELDS = ("flag", "value", "reason", "at", "held", "holder", "exp")
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 FALSE_WORDS = frozenset({"0", "false", "no", "off"})
 
@@ -76,6 +79,9 @@ class Change:
     value: str | None
     reason: str = ""
     at: int = 0
+    held: int | None = None  # None: the message did not say (an older server)
+    holder: str | None = None
+    exp: int | None = None
 
 
 def parse_message(data: str | bytes) -> Change | None:
@@ -88,12 +94,20 @@ def parse_message(data: str | bytes) -> Change | None:
     if not isinstance(flag, str) or not (value is None or isinstance(value, str)):
         return None
     reason, at = message.get("reason", ""), message.get("at", 0)
+    held, holder, exp = _integer(message.get("held")), message.get("holder"), _integer(message.get("exp"))
     return Change(
         flag,
         value,
         reason if isinstance(reason, str) else "",
-        at if isinstance(at, int) and not isinstance(at, bool) else 0,
+        _integer(at) or 0,
+        held,
+        holder if held and isinstance(holder, str) else None,
+        exp if held else None,
     )
+
+
+def _integer(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 # User ids (and other free text) inside flag names: a reversible encoding into the name rule.

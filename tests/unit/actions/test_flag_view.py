@@ -6,7 +6,7 @@ import asyncio
 import json
 from typing import Any
 
-from app.actions.flag_view import FlagView
+from app.actions.flag_view import FlagEntry, FlagView
 
 
 class SlowPipeline:
@@ -77,3 +77,16 @@ async def test_stop_does_not_hang_on_a_task_that_ignores_cancellation(monkeypatc
     assert view._tasks == [] and not task.done()
     release.set()
     await task
+
+
+async def test_a_message_with_the_lease_figures_gives_the_whole_entry_without_a_read() -> None:
+    redis = SlowRedis([])  # a read would hang: release is never set
+    view = FlagView(redis, prefix="flags:", index_key="ns:leases")  # type: ignore[arg-type]
+    held = {"flag": "cache.mode", "value": "aggressive", "reason": "released by alert:a", "at": 5}
+    view.changed(json.dumps({**held, "held": 2, "holder": "alert:b", "exp": 9000}))
+    fresh, entry = view.lookup("cache.mode")
+    assert fresh and entry is not None
+    assert entry == FlagEntry("cache.mode", "aggressive", holders=2, holder="alert:b", expires_at_ms=9000)
+    assert await asyncio.wait_for(view.get("cache.mode"), 1) == entry  # from memory
+    view.changed(json.dumps({**held, "value": "standard", "held": 0, "holder": None, "exp": None}))
+    assert view.lookup("cache.mode")[1] == FlagEntry("cache.mode", "standard")  # a baseline
