@@ -15,6 +15,8 @@ from typing import Any
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
+from redis.asyncio.cluster import RedisCluster
+from redis.exceptions import NoScriptError
 
 MAX_CALLERS = 256
 
@@ -59,3 +61,32 @@ class Coalescer:
                     future.set_exception(error)
                 else:
                     future.set_result(mine)
+
+
+class CoalescedScript:
+    """A Lua script whose concurrent calls share one pipeline of EVALSHAs (each call is still
+    its own atomic script). Redis Cluster pipelines refuse scripts: there, one call each. A
+    script cache Redis lost (a restart, SCRIPT FLUSH) is loaded again."""
+
+    def __init__(self, redis: Redis, source: str) -> None:
+        self.redis = redis
+        self.source = source
+        self.script = redis.register_script(source)
+        self._calls = Coalescer(redis, transaction=False)
+        self._cluster = isinstance(redis, RedisCluster)
+
+    async def __call__(self, keys: list[str], args: list[Any]) -> Any:
+        """The script's reply for `keys` and `args`."""
+        if self._cluster:
+            return await self.script(keys=keys, args=args)
+
+        def add(pipe: Pipeline) -> int:
+            pipe.evalsha(self.script.sha, len(keys), *keys, *args)
+            return 1
+
+        try:
+            (reply,) = await self._calls.run(add)
+        except NoScriptError:
+            await self.redis.script_load(self.source)
+            (reply,) = await self._calls.run(add)
+        return reply

@@ -15,11 +15,8 @@ from typing import Any
 
 import msgspec
 from redis.asyncio import Redis
-from redis.asyncio.client import Pipeline
-from redis.asyncio.cluster import RedisCluster
-from redis.exceptions import NoScriptError
 
-from app.coalesce import Coalescer
+from app.coalesce import CoalescedScript
 from app.keys import FlagKeys, Keys
 
 NAME = re.compile(r"[a-z0-9_.-]+")
@@ -139,10 +136,8 @@ class FlagStore:
         self.prefix = prefix
         self.namespace = namespace
         self.grace_ms = int(grace_s * 1000)
-        self._script = redis.register_script(_SCRIPT)
         # Concurrent executions' lease updates share one round trip (each is still one atomic script).
-        self._calls = Coalescer(redis, transaction=False)
-        self._cluster = isinstance(redis, RedisCluster)
+        self._script = CoalescedScript(redis, _SCRIPT)
         self.keys, self.flag_keys = Keys(namespace), FlagKeys(prefix)
         # flags.lua's KEYS[1..7] (its header): flags and holders found while it runs derive
         # their keys from the last two names; every key shares one hash tag (Redis Cluster).
@@ -160,19 +155,7 @@ class FlagStore:
         argv = [op, self.grace_ms, now_ms or 0, *args]
         keys = [*self._keys, tombstone] if tombstone else self._keys
 
-        def add(pipe: Pipeline) -> int:
-            pipe.evalsha(self._script.sha, len(keys), *keys, *argv)
-            return 1
-
-        if self._cluster:  # cluster pipelines refuse scripts: one call each
-            return await self._script(keys=keys, args=argv)
-
-        try:
-            (reply,) = await self._calls.run(add)
-        except NoScriptError:  # Redis restarted or flushed its script cache
-            await self.redis.script_load(_SCRIPT)
-            (reply,) = await self._calls.run(add)
-        return reply
+        return await self._script(keys, argv)
 
     async def get(self, name: str) -> str | None:
         """The effective value of `name` (None when absent)."""

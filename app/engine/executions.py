@@ -8,14 +8,14 @@ from __future__ import annotations
 import re
 import time
 import uuid
+from importlib.resources import files
 from typing import Any
 
 import msgspec
 from redis.asyncio import Redis
-from redis.asyncio.client import Pipeline
 
 from app.actions.flags import is_truthy
-from app.coalesce import Coalescer
+from app.coalesce import CoalescedScript
 from app.keys import Keys
 from app.models import ActionRecord, Alert, Execution, Source
 
@@ -25,6 +25,8 @@ EXECUTION_ID = re.compile(r"ex-[A-Za-z0-9_-]{1,120}")
 _exec_decoder = msgspec.json.Decoder(Execution)
 _action_decoder = msgspec.json.Decoder(ActionRecord)
 _encoder = msgspec.json.Encoder()
+_PRIOR = files("app.engine").joinpath("prior.lua").read_text()
+_FINISH = files("app.engine").joinpath("finish.lua").read_text()
 
 
 def valid_id(execution_id: str) -> bool:
@@ -40,8 +42,9 @@ class ExecutionStore:
         self.keys = keys
         self.max_len = max_len
         self.ttl_s = max(1, int(ttl_s))
-        self._reads = Coalescer(redis, transaction=False)
-        self._writes = Coalescer(redis, transaction=True)
+        # Concurrent runs share the round trips of these two calls.
+        self._prior = CoalescedScript(redis, _PRIOR)
+        self._finish = CoalescedScript(redis, _FINISH)
 
     async def get(self, execution_id: str) -> Execution | None:
         """The latest recorded state of one execution (None for an id of the wrong shape)."""
@@ -54,16 +57,12 @@ class ExecutionStore:
         self, execution_id: str, paused_key: str
     ) -> tuple[Execution | None, dict[int, ActionRecord], bool]:
         """In one (shared) round trip: the recorded state, the completed actions, the kill switch."""
-
-        def add(pipe: Pipeline) -> int:
-            pipe.get(self.keys.execution(execution_id))
-            pipe.hgetall(self.keys.actions(execution_id))
-            pipe.get(paused_key)
-            return 3
-
-        raw, actions, paused = await self._reads.run(add)
+        keys = [self.keys.execution(execution_id), self.keys.actions(execution_id), paused_key]
+        raw, actions, paused = await self._prior(keys, [])
         existing = _exec_decoder.decode(raw) if raw else None
-        completed = {int(k): _action_decoder.decode(v) for k, v in actions.items()}
+        completed = {
+            int(actions[i]): _action_decoder.decode(actions[i + 1]) for i in range(0, len(actions), 2)
+        }
         return existing, completed, is_truthy(paused)
 
     async def start(self, execution: Execution) -> None:
@@ -72,15 +71,9 @@ class ExecutionStore:
 
     async def finish(self, execution: Execution) -> None:
         """Record the final state and append its id to the executions stream, atomically
-        (concurrent finishes share one MULTI/EXEC). The record itself is stored once, by id."""
-        data = _encoder.encode(execution)
-
-        def add(pipe: Pipeline) -> int:
-            pipe.set(self.keys.execution(execution.id), data, ex=self.ttl_s)
-            pipe.xadd(self.keys.executions, {"id": execution.id}, maxlen=self.max_len, approximate=True)
-            return 2
-
-        await self._writes.run(add)
+        (concurrent finishes share one round trip). The record itself is stored once, by id."""
+        keys = [self.keys.execution(execution.id), self.keys.executions]
+        await self._finish(keys, [_encoder.encode(execution), self.ttl_s, execution.id, self.max_len])
 
     async def record_direct(
         self,

@@ -19,12 +19,9 @@ from typing import Any
 
 import msgspec
 from redis.asyncio import Redis
-from redis.asyncio.client import Pipeline
-from redis.asyncio.cluster import RedisCluster
-from redis.exceptions import NoScriptError
 
 from app.actions.flags import FlagStore, alert_holder
-from app.coalesce import Coalescer
+from app.coalesce import CoalescedScript
 from app.engine import queue_entry
 from app.engine.lanes import HIGH, LanePolicy
 from app.engine.triggers import Trigger
@@ -89,11 +86,9 @@ class FiringAlerts:
         self.keys = keys
         self.flags = flags
         self.dedup_ttl_ms = max(1, int(dedup_ttl_s * 1000))
-        self._track = redis.register_script(_TRACK)
         # Every firing notification is tracked by the worker that runs it: concurrent
         # executions share the round trip, as their lease updates do.
-        self._calls = Coalescer(redis, transaction=False)
-        self._cluster = isinstance(redis, RedisCluster)
+        self._track = CoalescedScript(redis, _TRACK)
         self._forget = redis.register_script(_FORGET)
         self._reconcile = redis.register_script(_RECONCILE)
         self._defer = redis.register_script(_DEFER)
@@ -115,18 +110,7 @@ class FiringAlerts:
         ]
         args: list[str | bytes] = [alert.fingerprint, value, alert_holder(alert.fingerprint), alert.episode]
 
-        def add(pipe: Pipeline) -> int:
-            pipe.evalsha(self._track.sha, len(keys), *keys, *args)
-            return 1
-
-        if self._cluster:  # cluster pipelines refuse scripts: one call each
-            return bool(await self._track(keys=keys, args=args))
-        try:
-            (done,) = await self._calls.run(add)
-        except NoScriptError:  # Redis restarted or flushed its script cache
-            await self.redis.script_load(_TRACK)
-            (done,) = await self._calls.run(add)
-        return bool(done)
+        return bool(await self._track(keys, args))
 
     async def forget(self, alert: Alert) -> None:
         """Stop watching an alert whose episode resolved (a newer episode stays watched)."""
