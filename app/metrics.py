@@ -9,8 +9,25 @@ reference of every name.
 
 from __future__ import annotations
 
+from functools import cache
+
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram
 from prometheus_client.registry import Collector
+
+
+@cache
+def counter(metric: Counter, *labels: str) -> Counter:
+    """`metric.labels(*labels)`, looked up once: the hot paths count every execution and action
+    (prometheus_client takes a lock and builds the key on each `labels` call). Only for
+    bounded label values (playbooks, kinds, statuses)."""
+    return metric.labels(*labels)
+
+
+@cache
+def histogram(metric: Histogram, *labels: str) -> Histogram:
+    """`metric.labels(*labels)`, looked up once (see `counter`)."""
+    return metric.labels(*labels)
+
 
 WEBHOOKS = Counter("autonomic_webhooks_total", "Alertmanager webhook requests by HTTP status.", ["code"])
 ALERTS = Counter("autonomic_alerts_total", "Alerts received, by result (accepted or duplicate).", ["result"])

@@ -441,9 +441,9 @@ class Dispatcher:
         await self.executions.finish(execution)
         # A dry run that went through is its own outcome on dashboards: it changed nothing.
         outcome = "dry_run" if status == "succeeded" and execution.dry_run else status
-        metrics.EXECUTIONS.labels(execution.playbook, outcome).inc()
+        metrics.counter(metrics.EXECUTIONS, execution.playbook, outcome).inc()
         if execution.started_at:
-            metrics.EXECUTION_DURATION.labels(execution.playbook, outcome).observe(
+            metrics.histogram(metrics.EXECUTION_DURATION, execution.playbook, outcome).observe(
                 max(0.0, finished - execution.started_at)
             )
         if _stdlib_log.isEnabledFor(logging.INFO):  # skip building the event on the hot path

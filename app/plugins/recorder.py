@@ -187,6 +187,7 @@ class Recorder:
 
     def _finish(self, record: ActionRecord, start: float) -> None:
         record.duration_ms = round((time.perf_counter() - start) * 1000, 3)
-        metrics.ACTIONS.labels(record.kind, record.status).inc()
-        metrics.ACTION_LATENCY.labels(record.kind, record.status).observe(record.duration_ms / 1000)
+        metrics.counter(metrics.ACTIONS, record.kind, record.status).inc()
+        latency = metrics.histogram(metrics.ACTION_LATENCY, record.kind, record.status)
+        latency.observe(record.duration_ms / 1000)
         self.records.append(record)

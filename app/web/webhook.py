@@ -90,7 +90,7 @@ async def alertmanager_webhook(runtime: RuntimeDep, request: Request[Any, Any, A
         code = str(exc.status_code)
         raise
     finally:
-        metrics.WEBHOOKS.labels(code).inc()
+        metrics.counter(metrics.WEBHOOKS, code).inc()
 
 
 async def _ingest(request: Request[Any, Any, Any], runtime: Runtime) -> Accepted:
@@ -122,6 +122,6 @@ async def _ingest(request: Request[Any, Any, Any], runtime: Runtime) -> Accepted
     except (RedisError, OSError) as exc:
         log.error("redis unavailable, refusing webhook", error=str(exc))
         raise _unavailable("queue unavailable; retry later") from None
-    metrics.ALERTS.labels("accepted").inc(accepted)
-    metrics.ALERTS.labels("duplicate").inc(duplicates)
+    metrics.counter(metrics.ALERTS, "accepted").inc(accepted)
+    metrics.counter(metrics.ALERTS, "duplicate").inc(duplicates)
     return Accepted(accepted, duplicates)
