@@ -107,9 +107,11 @@ class Settings(BaseSettings):
     # While the high lane is busy, 1 read in N still takes from the normal lane first.
     priority_normal_share: int = Field(4, ge=2, le=1000)
     workers: int = Field(8, ge=1, le=1024)
+    # Extra slots only the high lane uses: a critical alert starts at once in a warning storm.
+    high_lane_workers: int = Field(4, ge=0, le=1024)
     # While every worker slot is busy, at most this many webhooks are handled at once (the rest
     # wait their turn, up to INTAKE_BUSY_WAIT, then 503): intake cannot starve execution.
-    intake_busy_permits: int = Field(4, ge=0, le=100_000)
+    intake_busy_permits: int = Field(1, ge=0, le=100_000)
     intake_busy_wait: Seconds = 2.0
     claim_idle: Seconds = 30.0
     max_deliveries: int = Field(5, ge=1)

@@ -203,6 +203,21 @@ class AlertQueue:
             self.lanes.served(lane)
         return entries
 
+    async def read_lane(self, lane: str, consumer: str, count: int, block_ms: int) -> list[Entry]:
+        """New entries of one lane for `consumer`, waiting up to `block_ms` for some (the
+        high-lane reader of app/engine/workers.py)."""
+        stream = self.keys.lane(lane)
+        try:
+            reply: Any = await self.blocking.xreadgroup(
+                GROUP, consumer, {stream: ">"}, count=count, block=block_ms
+            )
+        except ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            await self.ensure_group()
+            return []
+        return [decode(eid, fields, lane=lane) for _, items in reply or [] for eid, fields in items]
+
     @staticmethod
     def _decode(lane: str, item: Any) -> Entry:
         entry_id, flat = item

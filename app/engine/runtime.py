@@ -150,6 +150,7 @@ class Runtime:
             shutdown_grace_s=settings.shutdown_grace,
             intake_permits=settings.intake_busy_permits,
             intake_wait_s=settings.intake_busy_wait,
+            high_reserve=settings.high_lane_workers,
         )
         scheduler = LeaderScheduler(
             redis, settings.redis_namespace, replica=workers.consumer, lock_ttl_s=settings.leader_ttl

@@ -1,6 +1,10 @@
 """Workers: consume the alerts stream with a bounded number of concurrent executions.
 
-One reader fetches new entries; a maintenance loop reclaims entries a dead
+One reader fetches new entries from the lanes in the policy's order (high first)
+into `concurrency` slots. A second reader waits on the high lane alone with
+`high_reserve` slots of its own, so a critical alert starts at once even while a
+storm of warnings holds every shared slot (the shared reader takes high-lane
+entries too: a storm of criticals gets both). A maintenance loop reclaims entries a dead
 consumer left idle (XAUTOCLAIM), keeps this consumer's in-flight entries
 fresh and trims acknowledged entries (queue metrics are read at scrape time). An entry
 is acknowledged only after its executions are recorded; a failed execution
@@ -28,6 +32,7 @@ from app.engine.admission import IntakeGate
 from app.engine.approvals import ApprovalStore
 from app.engine.dispatch import Dispatcher
 from app.engine.followups import FollowUps
+from app.engine.lanes import HIGH
 from app.engine.queue import AlertQueue, Entry
 from app.engine.triggers import Trigger
 from app.models import Alert
@@ -56,8 +61,9 @@ class WorkerPool:
         max_deliveries: int,
         shutdown_grace_s: float,
         consumer: str | None = None,
-        intake_permits: int = 4,
+        intake_permits: int = 1,
         intake_wait_s: float = 2.0,
+        high_reserve: int = 0,
     ) -> None:
         self.queue = queue
         self.dispatcher = dispatcher
@@ -69,7 +75,10 @@ class WorkerPool:
         self.shutdown_grace_s = shutdown_grace_s
         self.consumer = consumer or consumer_name()
         self._slots = asyncio.Semaphore(concurrency)
+        self.high_reserve = high_reserve
+        self._high_slots = asyncio.Semaphore(high_reserve)
         self._inflight: dict[str, tuple[Entry, asyncio.Task[None]]] = {}
+        self._shared = 0  # entries in flight in the shared slots
         self._stopping = asyncio.Event()
         self._loops: list[asyncio.Task[None]] = []
         self._redis_down = False
@@ -80,8 +89,8 @@ class WorkerPool:
 
     @property
     def saturated(self) -> bool:
-        """True while every worker slot is taken (execution is the bottleneck)."""
-        return len(self._inflight) >= self.concurrency
+        """True while every shared worker slot is taken (execution is the bottleneck)."""
+        return self._shared >= self.concurrency
 
     async def start(self) -> None:
         """Start the reader and maintenance loops."""
@@ -91,7 +100,14 @@ class WorkerPool:
             asyncio.create_task(self._reader(), name="autonomic-reader"),
             asyncio.create_task(self._maintenance(), name="autonomic-maintenance"),
         ]
-        log.info("workers started", consumer=self.consumer, concurrency=self.concurrency)
+        if self.high_reserve:
+            self._loops.append(asyncio.create_task(self._high_reader(), name="autonomic-high-reader"))
+        log.info(
+            "workers started",
+            consumer=self.consumer,
+            concurrency=self.concurrency,
+            high_reserve=self.high_reserve,
+        )
 
     async def stop(self) -> None:
         """Stop reading; let in-flight work finish within the grace period, hand back the rest."""
@@ -138,20 +154,45 @@ class WorkerPool:
             if not entries:
                 self._slots.release()
                 continue
-            self._spawn(entries[0])
+            self._spawn(entries[0], self._slots)
             for entry in entries[1:]:
                 await self._slots.acquire()
-                self._spawn(entry)
+                self._spawn(entry, self._slots)
+
+    async def _high_reader(self) -> None:
+        """Wait on the high lane alone, with the reserved slots: takes only what they can start."""
+        backoff = 0.1
+        while not self._stopping.is_set():
+            await self._high_slots.acquire()
+            free = 1
+            while free < self.high_reserve and not self._high_slots.locked():
+                await self._high_slots.acquire()  # free: returns at once
+                free += 1
+            try:
+                entries = await self.queue.read_lane(HIGH, self.consumer, free, BLOCK_MS)
+            except (RedisError, OSError) as exc:
+                entries = []
+                self._redis_error(exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+            else:
+                backoff = 0.1
+            for _ in range(free - len(entries)):
+                self._high_slots.release()
+            for entry in entries:
+                self._spawn(entry, self._high_slots)
 
     def _free(self) -> int:
         # Entries we may take now; Semaphore has no public counter, so count in-flight work.
-        return max(1, self.concurrency - len(self._inflight))
+        return max(1, self.concurrency - self._shared)
 
-    def _spawn(self, entry: Entry) -> None:
-        task = asyncio.create_task(self._process(entry), name=f"entry-{entry.id}")
+    def _spawn(self, entry: Entry, slots: asyncio.Semaphore) -> None:
+        task = asyncio.create_task(self._process(entry, slots), name=f"entry-{entry.id}")
         self._inflight[entry.id] = (entry, task)
+        if slots is self._slots:
+            self._shared += 1
 
-    async def _process(self, entry: Entry) -> None:
+    async def _process(self, entry: Entry, slots: asyncio.Semaphore) -> None:
         try:
             await self._handle(entry)
         except asyncio.CancelledError:
@@ -163,7 +204,9 @@ class WorkerPool:
             log.exception("entry processing crashed", entry=entry.id)
         finally:
             self._inflight.pop(entry.id, None)
-            self._slots.release()
+            if slots is self._slots:
+                self._shared -= 1
+            slots.release()
 
     async def _handle(self, entry: Entry) -> None:
         if entry.deliveries > self.max_deliveries:
@@ -198,14 +241,14 @@ class WorkerPool:
         while not self._stopping.is_set():
             try:
                 await self.queue.touch(self.consumer, [entry for entry, _ in self._inflight.values()])
-                if len(self._inflight) < self.concurrency:
+                if self._shared < self.concurrency:
                     stale = await self.queue.claim_stale(self.consumer, self.claim_idle_ms, self._free())
                     for entry in stale:
                         if entry.id in self._inflight:
                             continue
                         log.info("reclaimed entry", entry=entry.id, deliveries=entry.deliveries)
                         await self._slots.acquire()
-                        self._spawn(entry)
+                        self._spawn(entry, self._slots)
                 await self.followups.release_due()
                 await self.approvals.expire_due()
                 await self.queue.trim_acknowledged()

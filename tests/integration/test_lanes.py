@@ -146,7 +146,8 @@ def _lane(n: str, severity: str, **labels: str) -> dict[str, object]:
 def test_a_critical_alert_overtakes_a_queued_warning_backlog(
     start: Callable[..., Service], sync_redis: redis.Redis, ns: str
 ) -> None:
-    svc = start(AUTONOMIC_WORKERS="1")
+    # The shared reader alone (no reserved high-lane slots): the order it takes entries in.
+    svc = start(AUTONOMIC_WORKERS="1", AUTONOMIC_HIGH_LANE_WORKERS="0")
     post(svc.url, payload(_lane("blocker", "warning", hold="yes")))  # holds the only worker
     wait_for(lambda: sync_redis.get(f"{ns}lane:holding") == "1", what="worker busy")
     post(svc.url, payload(*(_lane(f"w{i}", "warning") for i in range(5))))
@@ -161,10 +162,27 @@ def test_a_critical_alert_overtakes_a_queued_warning_backlog(
     assert sync_redis.lrange(f"{ns}lane:order", 0, -1) == ["blocker", "crit", "w0", "w1", "w2", "w3", "w4"]
 
 
+def test_a_critical_alert_starts_at_once_while_warnings_hold_every_shared_slot(
+    start: Callable[..., Service], sync_redis: redis.Redis, ns: str
+) -> None:
+    svc = start(AUTONOMIC_WORKERS="1", AUTONOMIC_HIGH_LANE_WORKERS="1")
+    post(svc.url, payload(_lane("blocker", "warning", hold="yes")))  # holds the only shared slot
+    wait_for(lambda: sync_redis.get(f"{ns}lane:holding") == "1", what="shared slot busy")
+    post(svc.url, payload(*(_lane(f"w{i}", "warning") for i in range(3))))
+    post(svc.url, payload(_lane("crit", "critical", hold="yes")))
+    # The blocker still runs: the critical alert runs beside it, in the reserved slot.
+    wait_for(lambda: sync_redis.get(f"{ns}lane:holding") == "2", what="critical beside the blocker")
+    assert sync_redis.lrange(f"{ns}lane:order", 0, -1) == ["blocker", "crit"]
+    assert sync_redis.xpending(f"{ns}alerts", "workers")["pending"] == 1  # the warnings wait
+    sync_redis.set(f"{ns}release", "1")
+    wait_for(lambda: sync_redis.llen(f"{ns}lane:order") == 5, what="all five ran")
+    assert sync_redis.lrange(f"{ns}lane:order", 2, -1) == ["w0", "w1", "w2"]
+
+
 def test_manual_triggers_take_the_high_lane(
     start: Callable[..., Service], sync_redis: redis.Redis, ns: str
 ) -> None:
-    svc = start(AUTONOMIC_WORKERS="1")
+    svc = start(AUTONOMIC_WORKERS="1", AUTONOMIC_HIGH_LANE_WORKERS="0")
     post(svc.url, payload(_lane("blocker", "warning", hold="yes")))
     wait_for(lambda: sync_redis.get(f"{ns}lane:holding") == "1", what="worker busy")
     post(svc.url, payload(*(_lane(f"w{i}", "warning") for i in range(3))))
