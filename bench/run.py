@@ -266,7 +266,7 @@ def flood(seconds: int, severity: str) -> dict[str, Any]:
     executed_before, started = client.xlen(f"{ns}executions"), time.monotonic()
     target = base + "/webhooks/alertmanager"
     load = subprocess.Popen(
-        ["wrk", "-t2", "-c32", f"-d{flood_s}s", "-s", str(BENCH / "wrk_post.lua"), target],
+        ["wrk", "-t1", "-c32", f"-d{flood_s}s", "-s", str(BENCH / "wrk_post.lua"), target],
         env=env,
         stdout=subprocess.PIPE,
         text=True,
