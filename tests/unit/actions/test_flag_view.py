@@ -90,3 +90,48 @@ async def test_a_message_with_the_lease_figures_gives_the_whole_entry_without_a_
     assert await asyncio.wait_for(view.get("cache.mode"), 1) == entry  # from memory
     view.changed(json.dumps({**held, "value": "standard", "held": 0, "holder": None, "exp": None}))
     assert view.lookup("cache.mode")[1] == FlagEntry("cache.mode", "standard")  # a baseline
+
+
+class CountingRedis:
+    """Holds `n` flags under lease; records the size of every pipelined read."""
+
+    def __init__(self, n: int) -> None:
+        self.names = [f"storm.{i}" for i in range(n)]
+        self.reads: list[int] = []
+
+    async def zrange(self, key: str, start: int, end: int) -> list[str]:
+        return self.names
+
+    def pipeline(self, transaction: bool = False) -> Any:
+        redis = self
+
+        class Pipe:
+            commands = 0
+
+            def get(self, key: str) -> None:
+                self.commands += 1
+
+            def hgetall(self, key: str) -> None:
+                self.commands += 1
+
+            async def execute(self) -> list[Any]:
+                redis.reads.append(self.commands // 2)
+                return ["on", {}] * (self.commands // 2)
+
+        return Pipe()
+
+
+async def test_the_periodic_re_read_is_paced_in_small_batches(monkeypatch: Any) -> None:
+    from app.actions import flag_view
+
+    monkeypatch.setattr(flag_view, "REFRESH_RATE", 1e9)  # no waiting in a unit test
+    redis = CountingRedis(250)
+    view = FlagView(redis, prefix="flags:", index_key="ns:leases")  # type: ignore[arg-type]
+    await view.refresh()  # the first load (and after a resubscribe): at once
+    assert redis.reads == [250]
+    await view.refresh(paced=True)  # just read: none is due again yet
+    assert redis.reads == [250]
+    view.cache_ttl = view.poll_interval = 0  # every entry due: re-read a batch at a time
+    await view.refresh(paced=True)
+    assert redis.reads[1:] == [100, 100, 50]
+    assert len(view.active()) == 250
