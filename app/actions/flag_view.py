@@ -125,6 +125,7 @@ class FlagView:
         self._dirty: set[str] = set()
         self._live = False
         self._refreshed_at = 0.0
+        self._generation = 0  # bumped by each (re)subscribe: a re-read begun before is not enough
         self._loaded = False
         self._failed_at: float | None = None
         self._reads: dict[str, asyncio.Future[FlagEntry | None]] = {}
@@ -223,7 +224,7 @@ class FlagView:
     async def refresh(self, *, paced: bool = False) -> None:
         """Re-read every tracked flag, `paced` at REFRESH_RATE (raises RedisError / OSError when
         Redis is unreachable). Change messages arriving meanwhile win over what is read."""
-        seq = self._seq
+        seq, generation = self._seq, self._generation
         indexed: Any = await self.redis.zrange(self.index_key, 0, -1)
         names = sorted({*indexed, *self._tracked, *self._entries})
         if paced:
@@ -237,7 +238,8 @@ class FlagView:
                 await self._read(names[start : start + REFRESH_BATCH], since_seq=seq)
         else:
             await self._read(names, since_seq=seq)
-        self._refreshed_at = time.monotonic()
+        if generation == self._generation:  # else a resubscribe asked for a whole re-read meanwhile
+            self._refreshed_at = time.monotonic()
         self._loaded = True
 
     def changed(self, data: str | bytes) -> None:
@@ -324,6 +326,7 @@ class FlagView:
                     if message["type"] == "subscribe":
                         # Messages may have been missed before this point: re-read everything.
                         self._live, self._refreshed_at = True, 0.0
+                        self._generation += 1
                         self._wake.set()
                         delay = 0.1
                     elif message["type"] == "message":

@@ -93,6 +93,7 @@ class PauseStore:
 
     @staticmethod
     def _change(value: str | None, reason: str) -> bytes:
-        # The same message shape as every other flag change (flags.lua).
+        # The contract's message without the lease figures (held, holder, exp): a lease may
+        # hold this flag too, so readers re-read it (the contract makes the three optional).
         at = int(time.time() * 1000)
         return msgspec.json.encode({"flag": PAUSED_FLAG, "value": value, "reason": reason, "at": at})

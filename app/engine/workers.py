@@ -77,7 +77,8 @@ class WorkerPool:
         self._slots = asyncio.Semaphore(concurrency)
         self.high_reserve = high_reserve
         self._high_slots = asyncio.Semaphore(high_reserve)
-        self._inflight: dict[str, tuple[Entry, asyncio.Task[None]]] = {}
+        # By (lane, id): one intake call gives the same stream ids to entries of both lanes.
+        self._inflight: dict[tuple[str, str], tuple[Entry, asyncio.Task[None]]] = {}
         self._shared = 0  # entries in flight in the shared slots
         self._stopping = asyncio.Event()
         self._loops: list[asyncio.Task[None]] = []
@@ -188,7 +189,7 @@ class WorkerPool:
 
     def _spawn(self, entry: Entry, slots: asyncio.Semaphore) -> None:
         task = asyncio.create_task(self._process(entry, slots), name=f"entry-{entry.id}")
-        self._inflight[entry.id] = (entry, task)
+        self._inflight[entry.lane, entry.id] = (entry, task)
         if slots is self._slots:
             self._shared += 1
 
@@ -203,7 +204,7 @@ class WorkerPool:
         except Exception:
             log.exception("entry processing crashed", entry=entry.id)
         finally:
-            self._inflight.pop(entry.id, None)
+            self._inflight.pop((entry.lane, entry.id), None)
             if slots is self._slots:
                 self._shared -= 1
             slots.release()
@@ -244,11 +245,15 @@ class WorkerPool:
                 if self._shared < self.concurrency:
                     stale = await self.queue.claim_stale(self.consumer, self.claim_idle_ms, self._free())
                     for entry in stale:
-                        if entry.id in self._inflight:
+                        if (entry.lane, entry.id) in self._inflight:
                             continue
                         log.info("reclaimed entry", entry=entry.id, deliveries=entry.deliveries)
-                        await self._slots.acquire()
-                        self._spawn(entry, self._slots)
+                        # A high-lane entry takes a reserved slot when one is free.
+                        slots = self._high_slots
+                        if entry.lane != HIGH or slots.locked():
+                            slots = self._slots
+                        await slots.acquire()
+                        self._spawn(entry, slots)
                 await self.followups.release_due()
                 await self.approvals.expire_due()
                 await self.queue.trim_acknowledged()

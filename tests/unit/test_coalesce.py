@@ -9,7 +9,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import ResponseError
 
-from app.coalesce import Coalescer
+from app.coalesce import CoalescedScript, Coalescer
 
 
 async def test_each_caller_gets_its_own_replies_in_order(aredis: Redis, ns: str) -> None:
@@ -57,3 +57,11 @@ async def test_a_builder_that_raises_fails_the_batch_not_the_coalescer(aredis: R
         return 1
 
     assert await coalescer.run(fine) == [1]
+
+
+async def test_a_script_runs_again_after_redis_lost_its_script_cache(aredis: Redis, ns: str) -> None:
+    script = CoalescedScript(aredis, "return redis.call('INCR', KEYS[1]) + tonumber(ARGV[1])")
+    key = f"{ns}counter"
+    assert await asyncio.gather(*(script([key], [10]) for _ in range(3))) == [11, 12, 13]
+    await aredis.script_flush()  # a restart without persistence, or SCRIPT FLUSH
+    assert await script([key], [0]) == 4

@@ -13,7 +13,8 @@ change here without the server (or the reverse) fails CI.
   "held", "holder", "exp"}` per change of a value (`value` null = the flag became absent; `at`
   in epoch ms; `held` the live leases after the change, `holder` the newest one's holder and
   `exp` the latest expiry in epoch ms, both null when `held` is 0). Readers must accept
-  messages without the last three (earlier servers sent only the first four).
+  messages without the last three: changes outside the lease script (the kill switch) and
+  earlier servers send only the first four.
 - Names match `[a-z0-9_.-]+`, at most 200 characters; the default prefix is `flags:`.
 - Boolean words: `1/true/yes/on` are true and `0/false/no/off` false, in any case.
 - Free text inside a name (the user id of `ratelimit.user.<user_id>`) is encoded with

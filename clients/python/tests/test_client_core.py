@@ -34,6 +34,15 @@ def test_parse_message() -> None:
     assert parse_message('{"value": "x"}') is None
 
 
+def test_parse_message_lease_figures() -> None:
+    held = '{"flag": "a", "value": "1", "reason": "set by h", "at": 5, "held": 2, "holder": "h", "exp": 9}'
+    assert parse_message(held) == Change("a", "1", "set by h", 5, 2, "h", 9)
+    none = '{"flag": "a", "value": null, "at": 5, "held": 0, "holder": null, "exp": null}'
+    assert parse_message(none) == Change("a", None, "", 5, 0, None, None)
+    # Malformed figures read as not sent.
+    assert parse_message('{"flag": "a", "value": "1", "held": true, "exp": "9"}') == Change("a", "1")
+
+
 @pytest.mark.parametrize(
     ("value", "encoded"),
     [

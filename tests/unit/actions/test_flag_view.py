@@ -135,3 +135,19 @@ async def test_the_periodic_re_read_is_paced_in_small_batches(monkeypatch: Any) 
     await view.refresh(paced=True)
     assert redis.reads[1:] == [100, 100, 50]
     assert len(view.active()) == 250
+
+
+async def test_a_resubscribe_during_a_paced_re_read_still_gets_its_whole_re_read(monkeypatch: Any) -> None:
+    from app.actions import flag_view
+
+    monkeypatch.setattr(flag_view, "REFRESH_RATE", 1e9)
+    redis = CountingRedis(250)
+    view = FlagView(redis, prefix="flags:", index_key="ns:leases")  # type: ignore[arg-type]
+    view.cache_ttl = view.poll_interval = 0
+    reading = asyncio.create_task(view.refresh(paced=True))
+    while not redis.reads:
+        await asyncio.sleep(0)
+    view._generation += 1  # what a (re)subscribe does: messages may have been missed
+    view._refreshed_at = 0.0
+    await reading
+    assert view._refreshed_at == 0.0  # so the next pass re-reads everything at once

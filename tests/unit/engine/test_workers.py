@@ -105,3 +105,40 @@ async def test_shutdown_hands_back_unfinished_work(runtime: Runtime, registry: R
     assert requeued[1] == original[1] and requeued[0] > original[0]
     assert await runtime.clients.commands.xlen(runtime.keys.lane(HIGH)) == 0
     assert await runtime.executions.recent() == []
+
+
+async def test_entries_of_both_lanes_with_one_stream_id_are_both_tracked(
+    runtime: Runtime, registry: Registry
+) -> None:
+    running: list[str] = []
+
+    async def slow(alert: Alert, ctx: Any) -> None:
+        running.append(alert.labels["severity"])
+        await asyncio.Event().wait()  # never finishes by itself
+
+    registry.add(spec("slow", slow))
+    await runtime.queue.ensure_group()
+    pool = _pool(runtime, concurrency=1, high_reserve=1)
+    warning, critical = make_alert(severity="warning"), make_alert(fingerprint="fp2", severity="critical")
+    # One intake call: each lane's stream gives its entry the same id.
+    await runtime.queue.enqueue(
+        [
+            ("w", msgspec.json.encode(warning).decode(), "", "+fp1", NORMAL),
+            ("c", msgspec.json.encode(critical).decode(), "", "+fp2", HIGH),
+        ]
+    )
+    (normal,) = await runtime.queue.read_lane(NORMAL, pool.consumer, 1, 10)
+    (high,) = await runtime.queue.read_lane(HIGH, pool.consumer, 1, 10)
+    assert normal.id == high.id
+    # As the shared and the high-lane reader start them, each in its own slot.
+    await pool._slots.acquire()
+    pool._spawn(normal, pool._slots)
+    await pool._high_slots.acquire()
+    pool._spawn(high, pool._high_slots)
+    while len(running) < 2:
+        await asyncio.sleep(0.01)
+    await pool.stop()
+    # Both were tracked in flight, so both are handed back, each to its own lane.
+    for lane in (NORMAL, HIGH):
+        assert await _pending(runtime, lane) == 0
+        assert len(await runtime.clients.commands.xrange(runtime.keys.lane(lane))) == 2
