@@ -109,8 +109,9 @@ class Settings(BaseSettings):
     workers: int = Field(8, ge=1, le=1024)
     # Extra slots only the high lane uses: a critical alert starts at once in a warning storm.
     high_lane_workers: int = Field(4, ge=0, le=1024)
-    # While every worker slot is busy, at most this many webhooks are handled at once (the rest
-    # wait their turn, up to INTAKE_BUSY_WAIT, then 503): intake cannot starve execution.
+    # While every WORKERS slot is busy (the high lane's own apart), at most this many webhooks
+    # are handled at once (the rest wait their turn, up to INTAKE_BUSY_WAIT, then 503): intake
+    # cannot starve execution.
     intake_busy_permits: int = Field(1, ge=0, le=100_000)
     intake_busy_wait: Seconds = 2.0
     claim_idle: Seconds = 30.0

@@ -224,7 +224,7 @@ class FlagView:
     async def refresh(self, *, paced: bool = False) -> None:
         """Re-read every tracked flag, `paced` at REFRESH_RATE (raises RedisError / OSError when
         Redis is unreachable). Change messages arriving meanwhile win over what is read."""
-        seq, generation = self._seq, self._generation
+        seq, generation, began = self._seq, self._generation, time.monotonic()
         indexed: Any = await self.redis.zrange(self.index_key, 0, -1)
         names = sorted({*indexed, *self._tracked, *self._entries})
         if paced:
@@ -235,11 +235,11 @@ class FlagView:
             for start in range(0, len(names), REFRESH_BATCH):
                 if start:
                     await asyncio.sleep(REFRESH_BATCH / REFRESH_RATE)
-                await self._read(names[start : start + REFRESH_BATCH], since_seq=seq)
+                await self._read(names[start : start + REFRESH_BATCH])  # messages newer than this batch win
         else:
             await self._read(names, since_seq=seq)
         if generation == self._generation:  # else a resubscribe asked for a whole re-read meanwhile
-            self._refreshed_at = time.monotonic()
+            self._refreshed_at = began  # the bound runs from when the pass began
         self._loaded = True
 
     def changed(self, data: str | bytes) -> None:

@@ -178,6 +178,7 @@ class WorkerPool:
                 backoff = min(backoff * 2, 5.0)
             else:
                 backoff = 0.1
+                self._redis_ok()
             for _ in range(free - len(entries)):
                 self._high_slots.release()
             for entry in entries:
