@@ -171,6 +171,13 @@ class AlertQueue:
                 if "BUSYGROUP" not in str(exc):
                     raise
 
+    async def _regroup(self, exc: ResponseError) -> None:
+        """Re-raise `exc` unless it says a consumer group is missing (Redis lost its data: a
+        restart without persistence); then create the groups again."""
+        if "NOGROUP" not in str(exc):
+            raise exc
+        await self.ensure_group()
+
     async def read(self, consumer: str, count: int, block_ms: int) -> list[Entry]:
         """New entries for `consumer` from the first non-empty lane in the policy's order,
         waiting up to `block_ms` for some when every lane is empty."""
@@ -179,26 +186,15 @@ class AlertQueue:
             reply: Any = await self._read(
                 keys=[self.keys.lane(lane) for lane in order], args=[GROUP, consumer, count]
             )
-            if int(reply[0]):
-                lane = order[int(reply[0]) - 1]
-                self.lanes.served(lane)
-                return [self._decode(lane, item) for item in reply[1]]
-            # Every lane empty: block on all of them (high lane named first).
-            streams: dict[Any, Any] = {self.keys.lane(lane): ">" for lane in LANES}
-            blocked: Any = await self.blocking.xreadgroup(
-                GROUP, consumer, streams, count=count, block=block_ms
-            )
         except ResponseError as exc:
-            if "NOGROUP" not in str(exc):
-                raise
-            await self.ensure_group()  # Redis lost its data (restart without persistence)
+            await self._regroup(exc)
             return []
-        by_stream = {self.keys.lane(lane): lane for lane in LANES}
-        entries = [
-            decode(eid, fields, lane=by_stream[_text(stream)])
-            for stream, items in blocked or []
-            for eid, fields in items
-        ]
+        if int(reply[0]):
+            lane = order[int(reply[0]) - 1]
+            self.lanes.served(lane)
+            return [self._decode(lane, item) for item in reply[1]]
+        # Every lane empty: block on all of them (high lane named first).
+        entries = await self._block(LANES, consumer, count, block_ms)
         for lane in sorted({entry.lane for entry in entries}, key=LANES.index):
             self.lanes.served(lane)
         return entries
@@ -206,17 +202,24 @@ class AlertQueue:
     async def read_lane(self, lane: str, consumer: str, count: int, block_ms: int) -> list[Entry]:
         """New entries of one lane for `consumer`, waiting up to `block_ms` for some (the
         high-lane reader of app/engine/workers.py)."""
-        stream = self.keys.lane(lane)
+        return await self._block((lane,), consumer, count, block_ms)
+
+    async def _block(self, lanes: tuple[str, ...], consumer: str, count: int, block_ms: int) -> list[Entry]:
+        """One blocking XREADGROUP on `lanes`, on the client kept for blocking reads."""
+        by_stream = {self.keys.lane(lane): lane for lane in lanes}
+        streams: dict[Any, Any] = dict.fromkeys(by_stream, ">")
         try:
-            reply: Any = await self.blocking.xreadgroup(
-                GROUP, consumer, {stream: ">"}, count=count, block=block_ms
+            blocked: Any = await self.blocking.xreadgroup(
+                GROUP, consumer, streams, count=count, block=block_ms
             )
         except ResponseError as exc:
-            if "NOGROUP" not in str(exc):
-                raise
-            await self.ensure_group()
+            await self._regroup(exc)
             return []
-        return [decode(eid, fields, lane=lane) for _, items in reply or [] for eid, fields in items]
+        return [
+            decode(eid, fields, lane=by_stream[_text(stream)])
+            for stream, items in blocked or []
+            for eid, fields in items
+        ]
 
     @staticmethod
     def _decode(lane: str, item: Any) -> Entry:
@@ -239,9 +242,7 @@ class AlertQueue:
                 stream, GROUP, consumer, min_idle_time=min_idle_ms, start_id="0-0", count=count
             )
         except ResponseError as exc:
-            if "NOGROUP" not in str(exc):
-                raise
-            await self.ensure_group()
+            await self._regroup(exc)
             return []
         if deleted:  # trimmed away while pending: nothing left to process
             await self.redis.xack(stream, GROUP, *deleted)
