@@ -28,6 +28,9 @@ def login(browser: object, svc: Service, token: str, name: str) -> object:
     page.fill("input[name=token]", token)
     page.click("button[type=submit]")
     page.wait_for_url(f"{svc.url}/ui")
+    # Each section's first fetch grows the page and moves what is below it; a click
+    # aimed before they land can hit whatever moved under the pointer.
+    page.wait_for_function("() => !document.querySelector('[data-loading]')")
     return page
 
 
