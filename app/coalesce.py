@@ -18,6 +18,8 @@ from redis.asyncio.client import Pipeline
 from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import NoScriptError
 
+from app.redis_packing import batch_deadline
+
 MAX_CALLERS = 256
 
 
@@ -29,6 +31,10 @@ class Coalescer:
         self.transaction = transaction
         self._waiting: deque[tuple[Callable[[Pipeline], int], asyncio.Future[list[Any]]]] = deque()
         self._task: asyncio.Task[None] | None = None
+        # A batch answers within the client's socket timeout, as each command on its own
+        # would (Redis Cluster keeps per-command timeouts: its client has no single pool).
+        pool = getattr(redis, "connection_pool", None)
+        self._deadline: float | None = pool.connection_kwargs.get("socket_timeout") if pool else None
 
     async def run(self, add: Callable[[Pipeline], int]) -> list[Any]:
         """`add(pipe)` queues commands and returns how many; get their replies, in order."""
@@ -44,7 +50,8 @@ class Coalescer:
             try:
                 pipe = self.redis.pipeline(transaction=self.transaction)
                 counts = [add(pipe) for add, _ in batch]
-                replies = await pipe.execute(raise_on_error=False)
+                async with batch_deadline(self._deadline):
+                    replies = await pipe.execute(raise_on_error=False)
             except Exception as exc:  # the connection failed (or the client refused): every caller sees it
                 for _, future in batch:
                     if not future.done():

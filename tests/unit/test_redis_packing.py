@@ -1,16 +1,26 @@
-"""The hiredis-packing connections send the very bytes redis-py's Python packer does."""
+"""Our connections send the very bytes redis-py's Python packer does, and under a batch
+deadline read a pipeline's replies without a timeout each, yet never hang or desync."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
+import redis.asyncio.connection as redis_connection
+from redis.asyncio import Redis
 from redis.asyncio.connection import Connection
 from redis.exceptions import DataError
 
+from app.coalesce import Coalescer
 from app.connection import connect
-from app.redis_packing import HiredisConnection
+from app.redis_packing import HiredisConnection, batch_deadline
 from app.settings import Settings
+from tests.conftest import CLUSTER, REDIS_URL
+
+pytestmark = pytest.mark.skipif(
+    CLUSTER, reason="these connections are for redis://; a cluster keeps redis-py's"
+)
 
 COMMANDS: list[tuple[Any, ...]] = [
     ("SET", "key", "value", "PX", 1500),
@@ -49,3 +59,76 @@ def test_connect_uses_them(url: str, cls: str) -> None:
     clients = connect(Settings(redis_url=url, webhook_token="w" * 24, operator_token="o" * 24))
     for client in (clients.commands, clients.blocking):
         assert client.connection_pool.connection_class.__name__ == cls
+
+
+def _client(timeout: float) -> Redis:
+    settings = Settings(
+        redis_url=REDIS_URL, redis_timeout=timeout, webhook_token="w" * 24, operator_token="o" * 24
+    )
+    return connect(settings).commands
+
+
+def _stall(key: str) -> Any:
+    """A command Redis answers only when `key` gets an element: a reply that never comes."""
+
+    def add(pipe: Any) -> int:
+        pipe.blpop([key], 0)
+        return 1
+
+    return add
+
+
+async def test_a_batch_under_a_deadline_enters_no_timeout_per_reply(monkeypatch: pytest.MonkeyPatch) -> None:
+    entered = 0
+    real = redis_connection.async_timeout
+
+    def counting(delay: float | None) -> Any:
+        nonlocal entered
+        entered += 1
+        return real(delay)
+
+    monkeypatch.setattr(redis_connection, "async_timeout", counting)
+    client = _client(2.0)
+    await client.ping()  # connected before counting
+
+    async def ten_pings() -> list[Any]:
+        pipe = client.pipeline(transaction=False)
+        for _ in range(10):
+            pipe.ping()
+        return await pipe.execute()
+
+    entered = 0
+    async with batch_deadline(2.0):
+        assert await ten_pings() == [True] * 10
+    assert entered == 0
+    assert await ten_pings() == [True] * 10  # outside a batch: redis-py's timeout per reply
+    assert entered == 10
+    await client.aclose()
+
+
+async def test_a_stalled_batch_fails_at_its_deadline_and_drops_the_connection(ns: str) -> None:
+    client = _client(3600.0)  # per reply, the stalled read would wait an hour
+    pool = client.connection_pool
+    connection = await pool.get_connection()
+    await pool.release(connection)
+    pipe = client.pipeline(transaction=False)
+    pipe.ping()
+    _stall(f"{ns}never")(pipe)
+    with pytest.raises(TimeoutError):
+        async with batch_deadline(0.05):
+            await pipe.execute()
+    assert connection.is_connected is False
+    # Had the connection been kept, this would read the abandoned BLPOP's reply.
+    await client.lpush(f"{ns}never", "late")
+    assert await client.get(f"{ns}other") is None
+    await client.aclose()
+
+
+async def test_coalesced_callers_see_the_timeout_of_a_stalled_batch(ns: str) -> None:
+    client = _client(0.05)
+    coalescer = Coalescer(client, transaction=False)
+    results = await asyncio.gather(
+        *(coalescer.run(_stall(f"{ns}never")) for _ in range(3)), return_exceptions=True
+    )
+    assert all(isinstance(r, TimeoutError) for r in results), results
+    await client.aclose()
