@@ -22,6 +22,9 @@ uvicorn worker, load from separate processes (wrk, or the async generator in lat
              JSON (bench/ofrep_bare.py; target ≥ 60 %), and flag change → visible to the PyPI OFREP
              provider (bench/ofrep_propagation.py)
 
+The replicas of drain, priority and flood run AUTONOMIC_WORKERS=128 (BENCH_WORKERS): with more
+executions in flight a replica drains faster (docs/performance.md, "Third round").
+
 Results are merged into bench/results.json: scenarios not run keep their last figures.
 """
 
@@ -50,6 +53,7 @@ BENCH = ROOT / "bench"
 PY = sys.executable
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 TOKEN = "bench-token-" + uuid.uuid4().hex  # 44 characters: tokens need at least 24
+WORKERS = os.environ.get("BENCH_WORKERS", "128")  # AUTONOMIC_WORKERS of the measured replicas
 
 
 def free_port() -> int:
@@ -201,10 +205,7 @@ def drain(replicas: int, alerts: int, quick: bool) -> dict[str, float]:
             response.raise_for_status()
     intake.stop()
     client = redis.Redis.from_url(REDIS_URL, decode_responses=True)
-    workers = [
-        autonomic(free_port(), ns, f"drain-{i}", AUTONOMIC_WORKERS=os.environ.get("BENCH_WORKERS", "32"))
-        for i in range(replicas)
-    ]
+    workers = [autonomic(free_port(), ns, f"drain-{i}", AUTONOMIC_WORKERS=WORKERS) for i in range(replicas)]
     # Time from the moment every replica answers: process start-up is not drain throughput.
     done_before = client.xlen(f"{ns}executions")
     started = time.monotonic()
@@ -228,6 +229,7 @@ def drain(replicas: int, alerts: int, quick: bool) -> dict[str, float]:
         "alerts_per_s": round(processed / elapsed, 1),
         "alerts_per_s_per_replica": round(processed / elapsed / replicas, 1),
         "peak_rss_mb": round(rss, 1),
+        "workers": int(WORKERS),
     }
 
 
@@ -235,7 +237,7 @@ def priority(warnings: int, quick: bool) -> dict[str, Any]:
     """A critical alert every 100 ms while a storm of warnings drains (bench/priority.py)."""
     ns = f"bench-{uuid.uuid4().hex[:6]}:"
     port = free_port()
-    svc = autonomic(port, ns, "priority", AUTONOMIC_WORKERS=os.environ.get("BENCH_WORKERS", "32"))
+    svc = autonomic(port, ns, "priority", AUTONOMIC_WORKERS=WORKERS)
     args = ["--url", f"http://127.0.0.1:{port}", "--token", TOKEN, "--redis", REDIS_URL, "--ns", ns]
     args += ["--prefix", f"{ns}flags:", "--warnings", str(warnings), "--samples", "50" if quick else "100"]
     out = subprocess.run(
@@ -244,6 +246,7 @@ def priority(warnings: int, quick: bool) -> dict[str, Any]:
     svc.stop()
     cleanup(ns)
     result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    result["workers"] = int(WORKERS)
     return result
 
 
@@ -261,7 +264,7 @@ def flood(seconds: int, severity: str) -> dict[str, Any]:
     with 1-alert BenchFlag webhooks; executions/s during the flood, backlog at its end."""
     ns = f"bench-{uuid.uuid4().hex[:6]}:"
     port = free_port()
-    svc = autonomic(port, ns, "flood", AUTONOMIC_WORKERS=os.environ.get("BENCH_WORKERS", "32"))
+    svc = autonomic(port, ns, "flood", AUTONOMIC_WORKERS=WORKERS)
     base = f"http://127.0.0.1:{port}"
     client = redis.Redis.from_url(REDIS_URL, decode_responses=True)
     env = {**os.environ, "BENCH_ALERTS": "1", "BENCH_ALERTNAME": "BenchFlag", "BENCH_TOKEN": TOKEN}
@@ -289,6 +292,7 @@ def flood(seconds: int, severity: str) -> dict[str, Any]:
     result["flood"] = wrk_result(out, 1)
     result["executed_per_s"] = round(executed / elapsed, 1)
     result["backlog_after"] = backlog
+    result["workers"] = int(WORKERS)
     return result
 
 
