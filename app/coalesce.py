@@ -31,8 +31,9 @@ class Coalescer:
         self.transaction = transaction
         self._waiting: deque[tuple[Callable[[Pipeline], int], asyncio.Future[list[Any]]]] = deque()
         self._task: asyncio.Task[None] | None = None
-        # A batch answers within the client's socket timeout, as each command on its own
-        # would (Redis Cluster keeps per-command timeouts: its client has no single pool).
+        # A batch gets one socket timeout in all (connecting, a retry after a dropped
+        # connection, every reply), as one command gets for each of those steps. Redis
+        # Cluster keeps per-command timeouts: its client has no single pool.
         pool = getattr(redis, "connection_pool", None)
         self._deadline: float | None = pool.connection_kwargs.get("socket_timeout") if pool else None
 

@@ -8,7 +8,8 @@
   tenth of a draining replica's CPU, most of it in coalesced pipelines of hundreds of
   replies). Code that bounds a whole batch itself runs it under `batch_deadline()`, and the
   connection then reads that batch's replies without a timeout each. A cancelled read still
-  drops the connection (redis-py's own handling), so a late reply cannot desync the next user.
+  drops the connection (redis-py's own handling), so a late reply cannot desync the next user;
+  past the deadline, redis-py's `TimeoutError` is raised, as for one stalled reply.
 
 Redis Cluster and `memory://` keep redis-py's own connections.
 """
@@ -30,21 +31,30 @@ from redis.asyncio.connection import (
 )
 from redis.asyncio.sentinel import SentinelManagedConnection
 from redis.connection import HiredisRespSerializer
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 _serializer = HiredisRespSerializer()
-_under_deadline: ContextVar[bool] = ContextVar("autonomic_batch_deadline", default=False)
+# The task running under a batch deadline: only its own reads skip their timeout, not a task
+# it happens to start (that task's context is a copy, deadline flag included).
+_deadline_task: ContextVar[asyncio.Task[Any] | None] = ContextVar("autonomic_batch_deadline", default=None)
 
 
 @asynccontextmanager
 async def batch_deadline(seconds: float | None) -> AsyncIterator[None]:
     """Bound everything inside by one `seconds` deadline (none when None) and let our
-    connections skip their per-reply timeout meanwhile."""
-    token = _under_deadline.set(seconds is not None)
+    connections skip their per-reply timeout meanwhile. Past it, redis-py's `TimeoutError`
+    is raised, as a per-reply timeout would have."""
+    token = _deadline_task.set(asyncio.current_task() if seconds is not None else None)
+    deadline = asyncio.timeout(seconds)
     try:
-        async with asyncio.timeout(seconds):
+        async with deadline:
             yield
+    except TimeoutError:
+        if deadline.expired():
+            raise RedisTimeoutError(f"Redis did not answer a batch within {seconds:g}s") from None
+        raise
     finally:
-        _under_deadline.reset(token)
+        _deadline_task.reset(token)
 
 
 class _HiredisPacking:
@@ -64,7 +74,8 @@ class _HiredisPacking:
     ) -> Any:
         """One reply; under a batch deadline, without a timeout of its own (`math.inf` is
         redis-py's "no timeout" for one read)."""
-        if timeout is None and _under_deadline.get():
+        owner = _deadline_task.get()
+        if timeout is None and owner is not None and owner is asyncio.current_task():
             timeout = math.inf
         return await super().read_response(disable_decoding, timeout, **kw)  # type: ignore[misc]
 
