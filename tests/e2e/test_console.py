@@ -30,7 +30,7 @@ def login(browser: object, svc: Service, token: str, name: str) -> object:
     page.wait_for_url(f"{svc.url}/ui")
     # Each section's first fetch grows the page and moves what is below it; a click
     # aimed before they land can hit whatever moved under the pointer.
-    page.wait_for_function("() => !document.querySelector('[data-loading]')")
+    page.wait_for_function("() => !document.querySelector('[data-loading]')", timeout=15000)
     return page
 
 
