@@ -257,13 +257,15 @@ class LeaderScheduler:
     async def run(self, job_id: str, *, manual: bool = False) -> JobRun | None:
         """Run one job now (scheduled runs only while leading); record the outcome."""
         job = self.jobs[job_id]
-        if not manual and not (self.leading and await self._owns()):
+        if job_id in self._running or (self._stopping and not manual):
             return None
-        if job_id in self._running:
-            return None
+        # Running from here on, the ownership check included: stop() waits for a run that
+        # has begun rather than closing the connections under it.
         self._running.add(job_id)
         self._idle.clear()
         try:
+            if not manual and not (self.leading and await self._owns()):
+                return None
             return await self._run_and_record(job)
         finally:
             self._running.discard(job_id)
@@ -294,7 +296,10 @@ class LeaderScheduler:
         pipe.set(self.keys.job_last(job_id), data)
         pipe.lpush(self.keys.job_runs(job_id), data)
         pipe.ltrim(self.keys.job_runs(job_id), 0, 99)
-        await pipe.execute()
+        try:
+            await pipe.execute()
+        except (RedisError, OSError) as exc:  # the run happened; only its record is lost
+            log.warning("job run not recorded", job=job_id, error=str(exc))
         return run
 
     async def _owns(self) -> bool:

@@ -85,6 +85,56 @@ async def test_stop_lets_a_running_job_finish_and_record(aredis: Any, ns: str) -
     assert await aredis.hget(f"{ns}job-successes", "slow") is not None
 
 
+async def test_stop_waits_for_a_scheduled_run_still_checking_its_leadership(aredis: Any, ns: str) -> None:
+    """A scheduled run counts as running from its ownership check on: stop() began while
+    the check was in flight used to close the connections under the run."""
+    import asyncio
+
+    from app.engine.scheduler import JobDef, LeaderScheduler
+
+    checking, answer = asyncio.Event(), asyncio.Event()
+    ran: list[int] = []
+
+    async def job() -> None:
+        ran.append(1)
+
+    scheduler = LeaderScheduler(aredis, ns, replica="r1", lock_ttl_s=30)
+    scheduler.add(JobDef("job", None, job, "a job"))
+
+    async def slow_owns() -> bool:
+        checking.set()
+        await answer.wait()
+        return True
+
+    scheduler.leading = True
+    scheduler._owns = slow_owns  # type: ignore[method-assign]
+    run = asyncio.create_task(scheduler.run("job"))
+    await checking.wait()
+    stopping = asyncio.create_task(scheduler.stop())
+    done, _ = await asyncio.wait([stopping], timeout=0.2)
+    assert not done  # waits for the run in its check
+    answer.set()
+    await stopping
+    assert (await run) is not None and ran == [1]
+    assert await scheduler.run("job") is None  # stopped: no new scheduled runs
+
+
+async def test_a_run_whose_record_cannot_be_written_still_returns(ns: str) -> None:
+    from redis.asyncio import Redis
+
+    from app.engine.scheduler import JobDef, LeaderScheduler
+
+    async def job() -> dict[str, int]:
+        return {"n": 1}
+
+    unreachable = Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.5)
+    scheduler = LeaderScheduler(unreachable, ns, replica="r1", lock_ttl_s=30)
+    scheduler.add(JobDef("job", None, job, "a job"))
+    run = await scheduler.run("job", manual=True)
+    assert run is not None and run.ok and run.result == {"n": 1}
+    await unreachable.aclose()
+
+
 async def test_stop_does_not_hang_on_an_election_loop_that_ignores_cancellation(
     aredis: Any, ns: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
