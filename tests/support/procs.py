@@ -104,7 +104,11 @@ class Service:
         assert self.proc is not None
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(timeout)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired as exc:  # say what it was doing: its last log lines
+            exc.add_note("the process's last log lines:\n" + "\n".join(self.logs().splitlines()[-40:]))
+            raise
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:

@@ -120,13 +120,20 @@ async def test_entries_of_both_lanes_with_one_stream_id_are_both_tracked(
     await runtime.queue.ensure_group()
     pool = _pool(runtime, concurrency=1, high_reserve=1)
     warning, critical = make_alert(severity="warning"), make_alert(fingerprint="fp2", severity="critical")
-    # One intake call: each lane's stream gives its entry the same id.
+    # One intake call usually gives both lanes' entries the same id (the same millisecond);
+    # that collision is made certain here by adding the entries again under one explicit id.
     await runtime.queue.enqueue(
         [
             ("w", msgspec.json.encode(warning).decode(), "", "+fp1", NORMAL),
             ("c", msgspec.json.encode(critical).decode(), "", "+fp2", HIGH),
         ]
     )
+    redis = runtime.clients.commands
+    fields = {lane: (await redis.xrange(runtime.keys.lane(lane)))[0][1] for lane in (NORMAL, HIGH)}
+    await redis.delete(*(runtime.keys.lane(lane) for lane in (NORMAL, HIGH)))
+    await runtime.queue.ensure_group()
+    for lane in (NORMAL, HIGH):
+        await redis.xadd(runtime.keys.lane(lane), fields[lane], id="5-0")
     (normal,) = await runtime.queue.read_lane(NORMAL, pool.consumer, 1, 10)
     (high,) = await runtime.queue.read_lane(HIGH, pool.consumer, 1, 10)
     assert normal.id == high.id
