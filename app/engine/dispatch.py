@@ -232,6 +232,7 @@ class Dispatcher:
             "adapters": self.adapters,
             "redis": self.redis,
             "keys": self.keys,
+            "tombstone": tombstone,
         }
 
         async def schedule(key: str, playbook: str, delay: float) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from app import matchers as matcher_syntax
 from app.models import Alert
 from app.plugins.context import Context
+from app.plugins.messaging import RESOLVED_REPLY
 from app.plugins.registry import PlaybookSpec
 
 RESOLVE_PLAYBOOK = "autonomic.resolve"
@@ -23,7 +24,7 @@ async def _resolve(alert: Alert, ctx: Context) -> None:
     if await ctx.pagerduty.paged():
         await ctx.pagerduty.resolve()
     if await ctx.slack.has_thread():
-        await ctx.slack.reply("Resolved: mitigations released.")
+        await ctx.slack.reply(RESOLVED_REPLY)
 
 
 RESOLVE = PlaybookSpec(

@@ -2,6 +2,11 @@
 recorded action on the matching adapter, or a dry-run record when that system is not
 configured. Per-alert state that the resolve needs (the PagerDuty incident) is kept in
 Redis. The notification facades (`ctx.slack`, `ctx.notify`) are in messaging.py.
+
+A resolve can arrive while a firing run is still paging: it marks the episode's tombstone,
+then looks for the incident. So the firing run records the incident, then looks for the
+tombstone; whichever of the two looks second finds the other's mark and resolves the
+incident, and a page whose episode has already resolved is refused (like a flag lease).
 """
 
 from __future__ import annotations
@@ -34,17 +39,33 @@ class SystemFacade:
     system = ""
 
     def __init__(
-        self, *, recorder: Recorder, alert: Alert, adapters: Adapters, redis: Redis, keys: Keys
+        self,
+        *,
+        recorder: Recorder,
+        alert: Alert,
+        adapters: Adapters,
+        redis: Redis,
+        keys: Keys,
+        tombstone: str = "",
     ) -> None:
         self._recorder = recorder
         self._alert = alert
         self._adapters = adapters
         self._redis = redis
         self._keys = keys
+        # The key marking this alert episode resolved ("" for manual runs, which never end so).
+        self._tombstone = tombstone
 
     def _unavailable(self) -> str | None:
         reason = self._adapters.missing.get(self.system)
         return f"{self.system} not configured: {reason}" if reason else None
+
+    async def _episode_resolved(self) -> bool:
+        """True when this run acts on a firing alert whose episode has resolved since (the
+        resolve marks the tombstone before it looks for what the firing run left)."""
+        if not (self._alert.firing and self._tombstone):
+            return False
+        return bool(await self._redis.exists(self._tombstone))
 
 
 class FlagActions:
@@ -241,6 +262,8 @@ class PagerDutyActions(SystemFacade):
 
         async def act(_: str) -> Any:
             assert pd is not None
+            if await self._episode_resolved():
+                raise GuardrailRefused("the alert resolved before it was paged")
             result = await pd.trigger(
                 key=key,
                 summary=f"[{alert.name}] {text}",
@@ -249,7 +272,12 @@ class PagerDutyActions(SystemFacade):
                 custom_details={"labels": alert.labels, "annotations": alert.annotations, **(details or {})},
                 links=links,
             )
-            await self._redis.set(self._keys.incident(alert.fingerprint), key, ex=STATE_TTL_S)
+            incident = self._keys.incident(alert.fingerprint)
+            await self._redis.set(incident, key, ex=STATE_TTL_S)
+            if await self._episode_resolved():  # the resolve may have looked before the line above
+                await pd.resolve(key)
+                await self._redis.delete(incident)
+                return {**result, "resolved": "the alert resolved while it was paged"}
             return result
 
         params = {"dedup_key": key, "severity": level, "summary": text}

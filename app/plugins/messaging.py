@@ -5,6 +5,8 @@ Both are write-ahead like every side effect (see recorder.py); an interrupted
 Slack post is looked up by its message metadata before it is posted again, an
 interrupted HTTP notification is sent again under the same Idempotency-Key.
 One Slack message per execution; replies land in the alert's thread, kept in Redis.
+A post that opens a thread after its alert resolved (the resolve looked for the thread
+before it existed) replies in it itself, so that thread still says the alert resolved.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import msgspec
 from app.actions.slack import build_message
 from app.models import ActionRecord
 from app.plugins.facades import STATE_TTL_S, SystemFacade
+
+RESOLVED_REPLY = "Resolved: mitigations released."
 
 
 class SlackActions(SystemFacade):
@@ -50,11 +54,14 @@ class SlackActions(SystemFacade):
             links=self._links(),
         )
 
-        async def remember(result: dict[str, Any], thread: dict[str, str] | None) -> dict[str, Any]:
-            if result.get("ts") and thread is None:
-                await self._redis.set(
-                    self._keys.thread(alert.fingerprint), msgspec.json.encode(result), ex=STATE_TTL_S
-                )
+        async def remember(result: dict[str, Any], thread: dict[str, str] | None, key: str) -> dict[str, Any]:
+            if not result.get("ts") or thread is not None:
+                return result
+            where = self._keys.thread(alert.fingerprint)
+            await self._redis.set(where, msgspec.json.encode(result), ex=STATE_TTL_S)
+            # The resolve replies in the thread it finds; one opened after it looked is closed here.
+            if await self._episode_resolved() and await self._redis.getdel(where):
+                return {**result, **await self._reply_resolved(result, key)}
             return result
 
         async def in_thread() -> tuple[dict[str, str] | None, str | None]:
@@ -64,13 +71,13 @@ class SlackActions(SystemFacade):
         async def act(key: str) -> Any:
             assert slack is not None
             thread, ts = await in_thread()
-            return await remember(await slack.post(channel, message, thread_ts=ts, key=key), thread)
+            return await remember(await slack.post(channel, message, thread_ts=ts, key=key), thread, key)
 
         async def resolve(key: str, intent: ActionRecord) -> Any:
             assert slack is not None
             thread, ts = await in_thread()
             found = await slack.find(channel, key, since=intent.started_at, thread_ts=ts)
-            return await remember(found, thread) if found is not None else None
+            return await remember(found, thread, key) if found is not None else None
 
         return await self._recorder.run(
             "slack.post",
@@ -122,6 +129,25 @@ class SlackActions(SystemFacade):
             resolve=resolve,
             best_effort=best_effort,
         )
+
+    async def _reply_resolved(self, thread: dict[str, Any], key: str) -> dict[str, str]:
+        """Reply in a thread opened after its alert resolved; what to add to the post's result
+        (a failed reply is noted there: the post itself succeeded)."""
+        slack = self._adapters.slack
+        assert slack is not None
+        closing = build_message(
+            title=self._alert.name or "alert",
+            text=RESOLVED_REPLY,
+            status="resolved",
+            labels={},
+            actions=[],
+            links={},
+        )
+        try:
+            await slack.post(thread["channel"], closing, thread_ts=thread["ts"], key=f"{key}:resolved")
+        except Exception as exc:
+            return {"resolved_reply_failed": self._adapters.redact(str(exc))}
+        return {"resolved": "the alert resolved while it was posted"}
 
     async def _thread(self) -> dict[str, str] | None:
         raw = await self._redis.get(self._keys.thread(self._alert.fingerprint))

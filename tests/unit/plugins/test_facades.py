@@ -4,6 +4,7 @@ per-alert incident that the resolve needs is kept in Redis."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -25,13 +26,14 @@ def _recorder() -> Recorder:
     return Recorder(dry_run=False, paused=False, completed={}, persist=None, execution_id="ex-t")
 
 
-def _parts(adapters: Adapters, redis: Redis, ns: str, **alert: Any) -> dict[str, Any]:
+def _parts(adapters: Adapters, redis: Redis, ns: str, tombstone: str = "", **alert: Any) -> dict[str, Any]:
     return {
         "recorder": _recorder(),
         "alert": make_alert(**alert),
         "adapters": adapters,
         "redis": redis,
         "keys": Keys(ns),
+        "tombstone": tombstone,
     }
 
 
@@ -90,6 +92,37 @@ async def test_paging_keeps_the_incident_until_resolved(
     assert event["dedup_key"] == record.target
     await pd.resolve()
     assert not await pd.paged() and [e["dedup_key"] for e in pagerduty.actions("resolve")] == [record.target]
+
+
+async def test_a_resolve_while_the_page_is_in_flight_resolves_the_incident(
+    adapters: Adapters, pagerduty: PagerDutyFake, aredis: Redis, ns: str
+) -> None:
+    # The resolve marks the tombstone and finds no incident yet: the page is still on its way.
+    tombstone = Keys(ns).resolved("fp1", make_alert().episode)
+    pd = PagerDutyActions(**_parts(adapters, aredis, ns, tombstone=tombstone, severity="critical"))
+    pagerduty.hold.clear()
+    paging = asyncio.create_task(pd.trigger("latency up"))
+    assert await asyncio.to_thread(pagerduty.held.wait, 10)
+    await aredis.set(tombstone, "1")
+    assert not await pd.paged()  # what the resolve sees
+    pagerduty.hold.set()
+    record = await paging
+    assert record.status == "ok" and record.result["resolved"] == "the alert resolved while it was paged"
+    assert [e["event_action"] for e in pagerduty.events] == ["trigger", "resolve"]
+    assert pagerduty.actions("resolve")[0]["dedup_key"] == record.target and not await pd.paged()
+
+
+async def test_a_page_for_a_resolved_episode_is_refused(
+    adapters: Adapters, pagerduty: PagerDutyFake, aredis: Redis, ns: str
+) -> None:
+    tombstone = Keys(ns).resolved("fp1", make_alert().episode)
+    await aredis.set(tombstone, "1")
+    late = await PagerDutyActions(**_parts(adapters, aredis, ns, tombstone=tombstone)).trigger("up")
+    assert (late.status, late.reason) == ("refused", "the alert resolved before it was paged")
+    assert pagerduty.events == [] and not await aredis.exists(Keys(ns).incident("fp1"))
+    # A playbook run on the resolve itself (on="resolved") is not a late firing run.
+    on_resolve = PagerDutyActions(**_parts(adapters, aredis, ns, tombstone=tombstone, status="resolved"))
+    assert (await on_resolve.trigger("resolved, but page")).status == "ok"
 
 
 async def test_kube_restart_through_the_guardrails(

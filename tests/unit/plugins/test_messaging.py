@@ -3,6 +3,7 @@ alert, replies in it, a new thread after the resolve, best-effort failures, idem
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -16,10 +17,19 @@ from tests.support.fakes import NotifyFake, SlackFake
 from tests.unit.conftest import make_alert
 
 
-def _parts(adapters: Adapters, redis: Redis, ns: str, status: str = "firing") -> dict[str, Any]:
+def _parts(
+    adapters: Adapters, redis: Redis, ns: str, status: str = "firing", tombstone: str = ""
+) -> dict[str, Any]:
     recorder = Recorder(dry_run=False, paused=False, completed={}, persist=None, execution_id="ex-t")
     alert = make_alert(status=status)
-    return {"recorder": recorder, "alert": alert, "adapters": adapters, "redis": redis, "keys": Keys(ns)}
+    return {
+        "recorder": recorder,
+        "alert": alert,
+        "adapters": adapters,
+        "redis": redis,
+        "keys": Keys(ns),
+        "tombstone": tombstone,
+    }
 
 
 async def test_posts_open_a_thread_that_replies_use(
@@ -35,6 +45,25 @@ async def test_posts_open_a_thread_that_replies_use(
     (top,) = slack.top_level()
     assert [m["thread_ts"] for m in slack.replies()] == [top["ts"], top["ts"]]
     assert not await resolved.has_thread()  # the next episode starts a new thread
+
+
+async def test_a_thread_opened_after_the_resolve_looked_gets_the_resolved_reply(
+    adapters: Adapters, slack: SlackFake, aredis: Redis, ns: str
+) -> None:
+    tombstone = Keys(ns).resolved("fp1", make_alert().episode)
+    firing = SlackActions(**_parts(adapters, aredis, ns, tombstone=tombstone))
+    slack.hold.clear()
+    posting = asyncio.create_task(firing.post(None, "latency up"))
+    assert await asyncio.to_thread(slack.held.wait, 10)
+    await aredis.set(tombstone, "1")
+    assert not await firing.has_thread()  # the resolve finds no thread to reply in
+    slack.hold.set()
+    posted = await posting
+    assert posted.status == "ok" and posted.result["resolved"] == "the alert resolved while it was posted"
+    (top,) = slack.top_level()
+    (reply,) = slack.replies()
+    assert reply["thread_ts"] == top["ts"] and "Resolved: mitigations released." in reply["text"]
+    assert not await firing.has_thread()  # the next episode starts a new thread
 
 
 async def test_a_failed_post_is_recorded_and_does_not_raise(
