@@ -23,8 +23,7 @@ async def _resolve(alert: Alert, ctx: Context) -> None:
         await ctx.flags.release_all(held)
     if await ctx.pagerduty.paged():
         await ctx.pagerduty.resolve()
-    if await ctx.slack.has_thread():
-        await ctx.slack.reply(RESOLVED_REPLY)
+    await ctx.slack.close_thread(RESOLVED_REPLY)
 
 
 RESOLVE = PlaybookSpec(

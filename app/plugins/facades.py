@@ -6,7 +6,9 @@ Redis. The notification facades (`ctx.slack`, `ctx.notify`) are in messaging.py.
 A resolve can arrive while a firing run is still paging: it marks the episode's tombstone,
 then looks for the incident. So the firing run records the incident, then looks for the
 tombstone; whichever of the two looks second finds the other's mark and resolves the
-incident, and a page whose episode has already resolved is refused (like a flag lease).
+incident. A page whose episode had resolved before it went out is sent and resolved at once
+rather than refused: paging errs on the side of being seen, and a retried page may already
+have gone out.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from app.actions.kube import Kind
 from app.actions.lease_origins import LeaseOrigin, LeaseOrigins
 from app.actions.pagerduty import dedup_key, severity_of
 from app.durations import parse_duration
-from app.errors import GuardrailRefused, PermanentError
+from app.errors import GuardrailRefused, PermanentError, TemporaryError
 from app.keys import Keys
 from app.models import ActionRecord, Alert
 from app.plugins.recorder import Recorder
@@ -262,8 +264,6 @@ class PagerDutyActions(SystemFacade):
 
         async def act(_: str) -> Any:
             assert pd is not None
-            if await self._episode_resolved():
-                raise GuardrailRefused("the alert resolved before it was paged")
             result = await pd.trigger(
                 key=key,
                 summary=f"[{alert.name}] {text}",
@@ -274,11 +274,15 @@ class PagerDutyActions(SystemFacade):
             )
             incident = self._keys.incident(alert.fingerprint)
             await self._redis.set(incident, key, ex=STATE_TTL_S)
-            if await self._episode_resolved():  # the resolve may have looked before the line above
+            if not await self._episode_resolved():
+                return result
+            # The resolve may have looked for the incident before the line above: resolve it here.
+            try:
                 await pd.resolve(key)
-                await self._redis.delete(incident)
-                return {**result, "resolved": "the alert resolved while it was paged"}
-            return result
+            except Exception as exc:  # retried: the next attempt pages (a no-op) and resolves again
+                raise TemporaryError(f"the alert resolved while paged; resolving failed: {exc}") from exc
+            await self._redis.delete(incident)
+            return {**result, "resolved": "the alert resolved while it was paged"}
 
         params = {"dedup_key": key, "severity": level, "summary": text}
         return await self._recorder.run(

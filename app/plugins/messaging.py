@@ -6,7 +6,8 @@ Slack post is looked up by its message metadata before it is posted again, an
 interrupted HTTP notification is sent again under the same Idempotency-Key.
 One Slack message per execution; replies land in the alert's thread, kept in Redis.
 A post that opens a thread after its alert resolved (the resolve looked for the thread
-before it existed) replies in it itself, so that thread still says the alert resolved.
+before it existed) replies in it itself, so that thread still says the alert resolved; the
+resolve and such a post both take the thread key before replying, so only one replies.
 """
 
 from __future__ import annotations
@@ -55,11 +56,13 @@ class SlackActions(SystemFacade):
         )
 
         async def remember(result: dict[str, Any], thread: dict[str, str] | None, key: str) -> dict[str, Any]:
-            if not result.get("ts") or thread is not None:
-                return result
+            if not result.get("ts") or (thread is not None and thread.get("ts") != result["ts"]):
+                return result  # no thread to keep, or a message in an earlier post's thread
             where = self._keys.thread(alert.fingerprint)
-            await self._redis.set(where, msgspec.json.encode(result), ex=STATE_TTL_S)
-            # The resolve replies in the thread it finds; one opened after it looked is closed here.
+            if thread is None:  # (else this post's own thread, found again after an interruption)
+                await self._redis.set(where, msgspec.json.encode(result), ex=STATE_TTL_S)
+            # The resolve may have looked for the thread before the line above. Of it and this,
+            # whoever takes the thread key replies in the thread (see close_thread).
             if await self._episode_resolved() and await self._redis.getdel(where):
                 return {**result, **await self._reply_resolved(result, key)}
             return result
@@ -123,6 +126,44 @@ class SlackActions(SystemFacade):
         return await self._recorder.run(
             "slack.reply",
             channel,
+            {"text": text},
+            act,
+            unavailable=self._unavailable(),
+            resolve=resolve,
+            best_effort=best_effort,
+        )
+
+    async def close_thread(self, text: str, *, best_effort: bool = True) -> ActionRecord | None:
+        """Reply `text` in this alert's thread and end the thread (the next episode starts a new
+        one); None when the alert has no thread. The reply goes out only if this action takes
+        the thread key: a post that opened the thread after its alert resolved may have taken
+        it and replied itself, and then the record says so."""
+        slack, where = self._adapters.slack, self._keys.thread(self._alert.fingerprint)
+        thread = await self._thread()
+        if thread is None:
+            return None
+        message = build_message(
+            title=self._alert.name or "alert",
+            text=text,
+            status=self._alert.status,
+            labels={},
+            actions=[],
+            links={},
+        )
+
+        async def act(key: str) -> Any:
+            assert slack is not None
+            if not await self._redis.getdel(where):
+                return {"replied": "by the post that opened the thread"}
+            return await slack.post(thread["channel"], message, thread_ts=thread["ts"], key=key)
+
+        async def resolve(key: str, intent: ActionRecord) -> Any:
+            assert slack is not None
+            return await slack.find(thread["channel"], key, since=intent.started_at, thread_ts=thread["ts"])
+
+        return await self._recorder.run(
+            "slack.reply",
+            thread["channel"],
             {"text": text},
             act,
             unavailable=self._unavailable(),

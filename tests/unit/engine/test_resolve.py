@@ -29,14 +29,12 @@ class _System:
     async def paged(self) -> bool:
         return self.present
 
-    async def has_thread(self) -> bool:
-        return self.present
-
     async def resolve(self) -> None:
         self.calls.append("resolve")
 
-    async def reply(self, text: str) -> None:
-        self.calls.append(text)
+    async def close_thread(self, text: str) -> None:
+        if self.present:
+            self.calls.append(text)
 
 
 class _Ctx:

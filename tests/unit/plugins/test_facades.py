@@ -13,7 +13,7 @@ from redis.asyncio import Redis
 from app.actions.flags import FlagStore
 from app.actions.lease_origins import LeaseOrigin, LeaseOrigins
 from app.actions.outside import Adapters
-from app.errors import PermanentError
+from app.errors import PermanentError, TemporaryError
 from app.keys import Keys
 from app.plugins.facades import FlagActions, KubeActions, PagerDutyActions
 from app.plugins.recorder import Recorder
@@ -112,17 +112,38 @@ async def test_a_resolve_while_the_page_is_in_flight_resolves_the_incident(
     assert pagerduty.actions("resolve")[0]["dedup_key"] == record.target and not await pd.paged()
 
 
-async def test_a_page_for_a_resolved_episode_is_refused(
+async def test_a_page_for_a_resolved_episode_goes_out_and_is_resolved_at_once(
     adapters: Adapters, pagerduty: PagerDutyFake, aredis: Redis, ns: str
 ) -> None:
+    # Paging errs on the side of being seen: the page is not refused (a retried page may
+    # already have gone out), and no incident stays open.
     tombstone = Keys(ns).resolved("fp1", make_alert().episode)
     await aredis.set(tombstone, "1")
     late = await PagerDutyActions(**_parts(adapters, aredis, ns, tombstone=tombstone)).trigger("up")
-    assert (late.status, late.reason) == ("refused", "the alert resolved before it was paged")
-    assert pagerduty.events == [] and not await aredis.exists(Keys(ns).incident("fp1"))
+    assert late.status == "ok" and late.result["resolved"] == "the alert resolved while it was paged"
+    assert [e["event_action"] for e in pagerduty.events] == ["trigger", "resolve"]
+    assert not await aredis.exists(Keys(ns).incident("fp1"))
     # A playbook run on the resolve itself (on="resolved") is not a late firing run.
     on_resolve = PagerDutyActions(**_parts(adapters, aredis, ns, tombstone=tombstone, status="resolved"))
-    assert (await on_resolve.trigger("resolved, but page")).status == "ok"
+    assert "resolved" not in (await on_resolve.trigger("resolved, but page")).result
+
+
+async def test_a_late_resolve_that_fails_fails_the_attempt_so_it_is_retried(
+    adapters: Adapters, pagerduty: PagerDutyFake, aredis: Redis, ns: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tombstone = Keys(ns).resolved("fp1", make_alert().episode)
+    await aredis.set(tombstone, "1")
+
+    async def unreachable(key: str) -> dict[str, Any]:
+        raise TemporaryError("pagerduty resolve: connection refused")
+
+    assert adapters.pagerduty is not None
+    monkeypatch.setattr(adapters.pagerduty, "resolve", unreachable)
+    pd = PagerDutyActions(**_parts(adapters, aredis, ns, tombstone=tombstone))
+    with pytest.raises(TemporaryError, match="resolving failed: pagerduty resolve: connection refused"):
+        await pd.trigger("up")
+    # The incident is still known, so a retry (or the reconciler's resolve) can resolve it.
+    assert await pd.paged() and [e["event_action"] for e in pagerduty.events] == ["trigger"]
 
 
 async def test_kube_restart_through_the_guardrails(

@@ -66,6 +66,35 @@ async def test_a_thread_opened_after_the_resolve_looked_gets_the_resolved_reply(
     assert not await firing.has_thread()  # the next episode starts a new thread
 
 
+async def test_closing_a_thread_replies_once_and_ends_it(
+    adapters: Adapters, slack: SlackFake, aredis: Redis, ns: str
+) -> None:
+    firing = SlackActions(**_parts(adapters, aredis, ns))
+    await firing.post(None, "latency up")
+    resolved = SlackActions(**_parts(adapters, aredis, ns, status="resolved"))
+    closed = await resolved.close_thread("Resolved: mitigations released.")
+    assert closed is not None and closed.status == "ok"
+    (top,) = slack.top_level()
+    (reply,) = slack.replies()
+    assert reply["thread_ts"] == top["ts"] and not await resolved.has_thread()
+    assert await resolved.close_thread("again") is None and len(slack.messages) == 2
+
+
+async def test_a_thread_taken_by_the_post_that_opened_it_is_not_replied_to_twice(
+    adapters: Adapters, slack: SlackFake, aredis: Redis, ns: str
+) -> None:
+    class SeesTheThread(SlackActions):
+        """The resolve read the thread, then the late post took the key before this replied."""
+
+        async def _thread(self) -> dict[str, str] | None:
+            return {"channel": "C0ALERTS", "ts": "1700000000.000100"}
+
+    resolved = SeesTheThread(**_parts(adapters, aredis, ns, status="resolved"))
+    closed = await resolved.close_thread("Resolved: mitigations released.")
+    assert closed is not None and closed.result == {"replied": "by the post that opened the thread"}
+    assert slack.messages == []
+
+
 async def test_a_failed_post_is_recorded_and_does_not_raise(
     adapters: Adapters, slack: SlackFake, aredis: Redis, ns: str
 ) -> None:
