@@ -4,6 +4,8 @@ Each caller queues a function that adds its commands to a pipeline and awaits
 its own slice of the replies. While one pipeline is in flight, new callers
 accumulate for the next, so under load the round trips (and redis-py's
 per-call overhead) are shared, while a lone caller still goes out at once.
+Urgent work (a high-lane execution, see `URGENT`) does not queue behind the batch
+in flight: its commands go out at once in a pipeline of their own.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 
 from redis.asyncio import Redis
@@ -21,6 +24,9 @@ from redis.exceptions import NoScriptError
 from app.redis_packing import batch_deadline
 
 MAX_CALLERS = 256
+# True in the task of a high-lane execution: under a storm a batch in flight carries
+# hundreds of callers, and waiting for it on every round trip would add up.
+URGENT: ContextVar[bool] = ContextVar("autonomic_urgent", default=False)
 
 
 class Coalescer:
@@ -39,11 +45,23 @@ class Coalescer:
 
     async def run(self, add: Callable[[Pipeline], int]) -> list[Any]:
         """`add(pipe)` queues commands and returns how many; get their replies, in order."""
+        if URGENT.get():
+            return await self._alone(add)
         future: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
         self._waiting.append((add, future))
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._flush())
         return await future
+
+    async def _alone(self, add: Callable[[Pipeline], int]) -> list[Any]:
+        pipe = self.redis.pipeline(transaction=self.transaction)
+        add(pipe)
+        async with batch_deadline(self._deadline):
+            replies: list[Any] = await pipe.execute(raise_on_error=False)
+        error = next((r for r in replies if isinstance(r, Exception)), None)
+        if error is not None:
+            raise error
+        return replies
 
     async def _flush(self) -> None:
         while self._waiting:

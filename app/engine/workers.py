@@ -27,6 +27,7 @@ import structlog
 from redis.exceptions import RedisError
 
 from app import metrics
+from app.coalesce import URGENT
 from app.connection import BLOCK_MS
 from app.engine.admission import IntakeGate
 from app.engine.approvals import ApprovalStore
@@ -195,6 +196,8 @@ class WorkerPool:
             self._shared += 1
 
     async def _process(self, entry: Entry, slots: asyncio.Semaphore) -> None:
+        # A high-lane entry's Redis calls do not queue behind the batch in flight (app/coalesce.py).
+        urgent = URGENT.set(entry.lane == HIGH)
         try:
             await self._handle(entry)
         except asyncio.CancelledError:
@@ -205,6 +208,7 @@ class WorkerPool:
         except Exception:
             log.exception("entry processing crashed", entry=entry.id)
         finally:
+            URGENT.reset(urgent)
             self._inflight.pop((entry.lane, entry.id), None)
             if slots is self._slots:
                 self._shared -= 1

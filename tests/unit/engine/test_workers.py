@@ -8,6 +8,7 @@ from typing import Any
 
 import msgspec
 
+from app.coalesce import URGENT
 from app.engine.lanes import HIGH, NORMAL
 from app.engine.queue import Entry
 from app.engine.runtime import Runtime
@@ -149,3 +150,27 @@ async def test_entries_of_both_lanes_with_one_stream_id_are_both_tracked(
     for lane in (NORMAL, HIGH):
         assert await _pending(runtime, lane) == 0
         assert len(await runtime.clients.commands.xrange(runtime.keys.lane(lane))) == 2
+
+
+async def test_only_a_high_lane_entry_runs_urgent(runtime: Runtime, registry: Registry) -> None:
+    urgent: dict[str, bool] = {}
+
+    async def pb(alert: Alert, ctx: Any) -> None:
+        urgent[alert.labels["severity"]] = URGENT.get()
+
+    registry.add(spec("pb", pb))
+    await runtime.queue.ensure_group()
+    pool = _pool(runtime)
+    warning, critical = make_alert(severity="warning"), make_alert(fingerprint="fp2", severity="critical")
+    await runtime.queue.enqueue(
+        [
+            ("w", msgspec.json.encode(warning).decode(), "", "+fp1", NORMAL),
+            ("c", msgspec.json.encode(critical).decode(), "", "+fp2", HIGH),
+        ]
+    )
+    for lane in (NORMAL, HIGH):
+        (entry,) = await runtime.queue.read_lane(lane, pool.consumer, 1, 10)
+        await pool._slots.acquire()
+        await pool._process(entry, pool._slots)
+    assert urgent == {"warning": False, "critical": True}
+    assert not URGENT.get()  # the caller's context is untouched
