@@ -8,7 +8,7 @@ from typing import Any
 import msgspec
 from litestar import Controller, Request, delete, get, post
 from litestar.exceptions import ClientException, HTTPException, NotFoundException
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
 from app.actions.flags import PAUSED_FLAG, InvalidFlagName
 from app.durations import parse_moment
@@ -292,7 +292,9 @@ class ApiController(Controller):
         )
 
     @delete("/flags/{name:str}", guards=[operator], status_code=200)
-    async def revert_flag(self, runtime: RuntimeDep, request: Request[Any, Any, Any], name: str) -> Reverted:
+    async def revert_flag(
+        self, runtime: RuntimeDep, request: Request[Any, Any, Any], name: FromPath[str]
+    ) -> Reverted:
         """End every lease on a flag now and restore its baseline (recorded as an execution)."""
         if name == PAUSED_FLAG:
             raise HTTPException(
@@ -310,7 +312,11 @@ class ApiController(Controller):
 
     @post("/playbooks/{name:str}/trigger", guards=[operator], status_code=202, before_request=bounded_json)
     async def trigger_playbook(
-        self, runtime: RuntimeDep, request: Request[Any, Any, Any], name: str, data: operations.TriggerRequest
+        self,
+        runtime: RuntimeDep,
+        request: Request[Any, Any, Any],
+        name: FromPath[str],
+        data: JSONBody[operations.TriggerRequest],
     ) -> Triggered:
         """Run one playbook now through the queue (labels, annotations, params, dry_run, reason)."""
         try:
@@ -338,8 +344,8 @@ class ApiController(Controller):
         self,
         runtime: RuntimeDep,
         request: Request[Any, Any, Any],
-        execution_id: str,
-        data: Decided | None = None,
+        execution_id: FromPath[str],
+        data: JSONBody[Decided | None] = None,
     ) -> Pending:
         """Approve the gate this execution waits at; it resumes through the queue."""
         return await self._decide(runtime, request, execution_id, "approve", data)
@@ -354,8 +360,8 @@ class ApiController(Controller):
         self,
         runtime: RuntimeDep,
         request: Request[Any, Any, Any],
-        execution_id: str,
-        data: Decided | None = None,
+        execution_id: FromPath[str],
+        data: JSONBody[Decided | None] = None,
     ) -> Pending:
         """Reject the gate this execution waits at; it ends as rejected."""
         return await self._decide(runtime, request, execution_id, "reject", data)
@@ -380,9 +386,9 @@ class ApiController(Controller):
         runtime: RuntimeDep,
         limit: int = Parameter(default=50, ge=1, le=1000),
         offset: int = Parameter(default=0, ge=0, le=100_000),
-        playbook: str | None = None,
-        alertname: str | None = None,
-        status: str | None = None,
+        playbook: FromQuery[str | None] = None,
+        alertname: FromQuery[str | None] = None,
+        status: FromQuery[str | None] = None,
         since: str | None = Parameter(default=None, description="ISO-8601, epoch seconds or an age (2h)"),
         until: str | None = Parameter(default=None, description="ISO-8601, epoch seconds or an age (2h)"),
     ) -> list[Execution]:
@@ -396,7 +402,7 @@ class ApiController(Controller):
         return await runtime.executions.recent(**query.store_args())
 
     @get("/executions/{execution_id:str}", guards=[reader])
-    async def get_execution(self, runtime: RuntimeDep, execution_id: str) -> Execution:
+    async def get_execution(self, runtime: RuntimeDep, execution_id: FromPath[str]) -> Execution:
         """One execution with every action it took."""
         execution = await runtime.executions.get(execution_id)
         if execution is None:
@@ -414,7 +420,7 @@ class ApiController(Controller):
         )
 
     @post("/jobs/{job_id:str}/run", guards=[operator], status_code=200)
-    async def run_job(self, runtime: RuntimeDep, job_id: str) -> dict[str, Any]:
+    async def run_job(self, runtime: RuntimeDep, job_id: FromPath[str]) -> dict[str, Any]:
         """Run a job now on this replica and return its outcome."""
         scheduler = runtime.scheduler
         if job_id not in scheduler.jobs:
@@ -427,7 +433,7 @@ class ApiController(Controller):
         return msgspec.to_builtins(run)  # type: ignore[no-any-return]
 
     @get("/cost/user-label", guards=[reader])
-    async def cost_user_label(self, runtime: RuntimeDep, user_id: str) -> CostLabel:
+    async def cost_user_label(self, runtime: RuntimeDep, user_id: FromQuery[str]) -> CostLabel:
         """The `user_id` label of the ai_* cost gauges for one user (a keyed hash when
         AUTONOMIC_COST_USER_LABEL=hash, else the id itself)."""
         if runtime.settings.cost_user_label == "raw":

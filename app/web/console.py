@@ -20,9 +20,8 @@ from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie
-from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
-from litestar.params import Body
+from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, ServerSentEvent, Template
 from litestar.static_files import create_static_files_router
 
@@ -37,7 +36,6 @@ from app.web.holders import history, holders
 from app.web.proxy import client_address, proxy_identity
 from app.web.throttle import LoginThrottle
 
-Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 # The console's CSS and JavaScript as files (never inline), so a strict CSP can forbid inline code.
 STATIC = create_static_files_router(
     path="/ui/static", directories=[Path(__file__).parent / "static"], include_in_schema=False
@@ -121,7 +119,7 @@ class ConsoleController(Controller):
 
     @post("/login")
     async def login(
-        self, runtime: RuntimeDep, request: Request[Any, Any, Any], data: dict[str, str] = Form
+        self, runtime: RuntimeDep, request: Request[Any, Any, Any], data: URLEncodedBody[dict[str, str]]
     ) -> Response[Any]:
         name = "".join(c for c in data.get("name", "") if c.isprintable()).strip()[:64]
         address = client_address(request)
@@ -184,7 +182,9 @@ class ConsoleController(Controller):
         )
 
     @get("/fragments/{name:str}")
-    async def fragment(self, runtime: RuntimeDep, request: Request[Any, Any, Any], name: str) -> Template:
+    async def fragment(
+        self, runtime: RuntimeDep, request: Request[Any, Any, Any], name: FromPath[str]
+    ) -> Template:
         current = await _require(request)
         context: dict[str, Any] = {"session": current, **_FORMATS}
         if name == "flags":
@@ -247,7 +247,7 @@ class ConsoleController(Controller):
 
     @get("/executions/{execution_id:str}")
     async def execution(
-        self, runtime: RuntimeDep, request: Request[Any, Any, Any], execution_id: str
+        self, runtime: RuntimeDep, request: Request[Any, Any, Any], execution_id: FromPath[str]
     ) -> Template:
         current = await _require(request)
         execution = await runtime.executions.get(execution_id)
@@ -256,7 +256,9 @@ class ConsoleController(Controller):
         return Template("execution.html", context={"session": current, "execution": execution, **_FORMATS})
 
     @post("/flags/{name:str}/revert")
-    async def revert(self, runtime: RuntimeDep, request: Request[Any, Any, Any], name: str) -> Redirect:
+    async def revert(
+        self, runtime: RuntimeDep, request: Request[Any, Any, Any], name: FromPath[str]
+    ) -> Redirect:
         current = await _require(request, operator=True)
         try:
             await operations.revert(runtime, name, _actor(request, current))
@@ -269,9 +271,9 @@ class ConsoleController(Controller):
         self,
         runtime: RuntimeDep,
         request: Request[Any, Any, Any],
-        execution_id: str,
-        decision: str,
-        data: dict[str, str] = Form,
+        execution_id: FromPath[str],
+        decision: FromPath[str],
+        data: URLEncodedBody[dict[str, str]],
     ) -> Redirect:
         current = await _require(request, operator=True)
         if decision not in ("approve", "reject"):
@@ -290,7 +292,7 @@ class ConsoleController(Controller):
 
     @post("/pause")
     async def pause(
-        self, runtime: RuntimeDep, request: Request[Any, Any, Any], data: dict[str, str] = Form
+        self, runtime: RuntimeDep, request: Request[Any, Any, Any], data: URLEncodedBody[dict[str, str]]
     ) -> Redirect:
         current = await _require(request, operator=True)
         try:
@@ -309,7 +311,11 @@ class ConsoleController(Controller):
 
     @post("/playbooks/{name:str}/trigger")
     async def trigger(
-        self, runtime: RuntimeDep, request: Request[Any, Any, Any], name: str, data: dict[str, str] = Form
+        self,
+        runtime: RuntimeDep,
+        request: Request[Any, Any, Any],
+        name: FromPath[str],
+        data: URLEncodedBody[dict[str, str]],
     ) -> Redirect:
         current = await _require(request, operator=True)
         labels = {}

@@ -20,6 +20,7 @@ from typing import Any
 import msgspec
 from litestar import Request, Response, post
 from litestar.exceptions import NotAuthorizedException
+from litestar.params import FromPath
 
 from app.actions import flag_catalogue
 from app.actions.flag_view import FlagEntry, FlagsUnavailable, FlagView
@@ -150,7 +151,9 @@ def _matches(if_none_match: str, etag: str) -> bool:
     tags=["ofrep"],
     request_max_body_size=MAX_BODY_BYTES,
 )
-async def evaluate_flag(runtime: RuntimeDep, request: Request[Any, Any, Any], key: str) -> Response[bytes]:
+async def evaluate_flag(
+    runtime: RuntimeDep, request: Request[Any, Any, Any], key: FromPath[str]
+) -> Response[bytes]:
     """The flag's typed value with reason and metadata; 404 FLAG_NOT_FOUND when no value is set."""
     _authorize(request)
     try:

@@ -13,6 +13,7 @@ from typing import Any
 import msgspec
 from litestar import Controller, Request, delete, get, post
 from litestar.exceptions import ClientException
+from litestar.params import JSONBody
 
 from app import metrics
 from app.durations import parse_duration
@@ -82,7 +83,7 @@ class PauseController(Controller):
 
     @post("/", guards=[operator], status_code=200)
     async def set_pause(
-        self, runtime: RuntimeDep, request: Request[Any, Any, Any], data: PauseRequest
+        self, runtime: RuntimeDep, request: Request[Any, Any, Any], data: JSONBody[PauseRequest]
     ) -> PauseState:
         """Pause every new action (recorded `refused`, no cooldown taken); releases still run."""
         try:
