@@ -64,6 +64,10 @@ class Keys:
         """The Slack channel and ts of an alert's first message (replies go in its thread)."""
         return f"{self.ns}thread:{fingerprint}"
 
+    def thread_closer(self, fingerprint: str, ts: str) -> str:
+        """Who replies "Resolved" in one Slack thread (the resolve or a late post): first to set it."""
+        return f"{self.ns}thread-closer:{fingerprint}:{ts}"
+
     @property
     def followups(self) -> str:
         """Sorted set of scheduled follow-ups by due time."""

@@ -196,8 +196,10 @@ class WorkerPool:
             self._shared += 1
 
     async def _process(self, entry: Entry, slots: asyncio.Semaphore) -> None:
-        # A high-lane entry's Redis calls do not queue behind the batch in flight (app/coalesce.py).
-        urgent = URGENT.set(entry.lane == HIGH)
+        # Work in a reserved high-lane slot does not queue its Redis calls behind the batch in
+        # flight (app/coalesce.py); at most `high_reserve` such pipelines go out at once, and a
+        # storm of critical alerts in the shared slots is still coalesced.
+        urgent = URGENT.set(slots is self._high_slots)
         try:
             await self._handle(entry)
         except asyncio.CancelledError:

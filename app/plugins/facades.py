@@ -6,9 +6,9 @@ Redis. The notification facades (`ctx.slack`, `ctx.notify`) are in messaging.py.
 A resolve can arrive while a firing run is still paging: it marks the episode's tombstone,
 then looks for the incident. So the firing run records the incident, then looks for the
 tombstone; whichever of the two looks second finds the other's mark and resolves the
-incident. A page whose episode had resolved before it went out is sent and resolved at once
-rather than refused: paging errs on the side of being seen, and a retried page may already
-have gone out.
+incident. A first try at paging for an episode that has already resolved is refused; a
+resumed one (retried, or reclaimed after a crash) may already have paged, so it resolves the
+incident instead of paging again. A late resolve that fails fails the attempt (retried).
 """
 
 from __future__ import annotations
@@ -262,8 +262,23 @@ class PagerDutyActions(SystemFacade):
         if runbook.startswith("http"):
             links.append({"href": runbook, "text": "Runbook"})
 
+        incident = self._keys.incident(alert.fingerprint)
+        resumed = False
+
+        async def close_late(result: dict[str, Any]) -> dict[str, Any]:
+            assert pd is not None
+            try:
+                await pd.resolve(key)
+            except Exception as exc:  # retried: the next attempt resolves without paging again
+                raise TemporaryError(f"the alert resolved while paged; resolving failed: {exc}") from exc
+            await self._redis.delete(incident)
+            return {**result, "resolved": "the alert resolved while it was paged"}
+
         async def act(_: str) -> Any:
             assert pd is not None
+            # Only a first try may be refused: a resumed one may already have paged.
+            if not resumed and await self._episode_resolved():
+                raise GuardrailRefused("the alert resolved before it was paged")
             result = await pd.trigger(
                 key=key,
                 summary=f"[{alert.name}] {text}",
@@ -272,17 +287,16 @@ class PagerDutyActions(SystemFacade):
                 custom_details={"labels": alert.labels, "annotations": alert.annotations, **(details or {})},
                 links=links,
             )
-            incident = self._keys.incident(alert.fingerprint)
             await self._redis.set(incident, key, ex=STATE_TTL_S)
-            if not await self._episode_resolved():
-                return result
-            # The resolve may have looked for the incident before the line above: resolve it here.
-            try:
-                await pd.resolve(key)
-            except Exception as exc:  # retried: the next attempt pages (a no-op) and resolves again
-                raise TemporaryError(f"the alert resolved while paged; resolving failed: {exc}") from exc
-            await self._redis.delete(incident)
-            return {**result, "resolved": "the alert resolved while it was paged"}
+            # The resolve may have looked for the incident before the line above.
+            return await close_late(result) if await self._episode_resolved() else result
+
+        async def resume(_: str, intent: ActionRecord) -> Any:
+            # An earlier try stopped inside this action (maybe after paging, maybe after a
+            # late resolve): once the episode has resolved, resolve, never page again.
+            nonlocal resumed
+            resumed = True
+            return await close_late({"dedup_key": key}) if await self._episode_resolved() else None
 
         params = {"dedup_key": key, "severity": level, "summary": text}
         return await self._recorder.run(
@@ -292,6 +306,7 @@ class PagerDutyActions(SystemFacade):
             act,
             unavailable=self._unavailable(),
             approval=f"page on-call: {text}" if approval else None,
+            resolve=resume,
         )
 
     async def acknowledge(self) -> ActionRecord:

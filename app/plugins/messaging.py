@@ -7,7 +7,8 @@ interrupted HTTP notification is sent again under the same Idempotency-Key.
 One Slack message per execution; replies land in the alert's thread, kept in Redis.
 A post that opens a thread after its alert resolved (the resolve looked for the thread
 before it existed) replies in it itself, so that thread still says the alert resolved; the
-resolve and such a post both take the thread key before replying, so only one replies.
+resolve and such a post both claim the thread (`Keys.thread_closer`) before replying, so at
+most one replies, and a claim survives an interruption of the action that holds it.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from app.models import ActionRecord
 from app.plugins.facades import STATE_TTL_S, SystemFacade
 
 RESOLVED_REPLY = "Resolved: mitigations released."
+# A thread's closer is only contended while its alert's resolve and firing run overlap.
+CLOSER_TTL_S = 86400
 
 
 class SlackActions(SystemFacade):
@@ -61,11 +64,16 @@ class SlackActions(SystemFacade):
             where = self._keys.thread(alert.fingerprint)
             if thread is None:  # (else this post's own thread, found again after an interruption)
                 await self._redis.set(where, msgspec.json.encode(result), ex=STATE_TTL_S)
-            # The resolve may have looked for the thread before the line above. Of it and this,
-            # whoever takes the thread key replies in the thread (see close_thread).
-            if await self._episode_resolved() and await self._redis.getdel(where):
-                return {**result, **await self._reply_resolved(result, key)}
-            return result
+            # The resolve may have looked for the thread before the line above: then this
+            # replies "Resolved", unless the resolve claimed the thread first (close_thread).
+            if not await self._episode_resolved():
+                return result
+            if not await self._claim(result["ts"], key):
+                await self._redis.delete(where)  # closed (or being closed) by the resolve
+                return result
+            closing = await self._reply_resolved(result, key)
+            await self._redis.delete(where)
+            return {**result, **closing}
 
         async def in_thread() -> tuple[dict[str, str] | None, str | None]:
             thread = await self._thread()
@@ -135,9 +143,9 @@ class SlackActions(SystemFacade):
 
     async def close_thread(self, text: str, *, best_effort: bool = True) -> ActionRecord | None:
         """Reply `text` in this alert's thread and end the thread (the next episode starts a new
-        one); None when the alert has no thread. The reply goes out only if this action takes
-        the thread key: a post that opened the thread after its alert resolved may have taken
-        it and replied itself, and then the record says so."""
+        one); None when the alert has no thread. Call it last: it takes an action index only
+        while a thread exists. Of this and a post that opened the thread after its alert
+        resolved, the first to claim the thread replies; the record says when the other did."""
         slack, where = self._adapters.slack, self._keys.thread(self._alert.fingerprint)
         thread = await self._thread()
         if thread is None:
@@ -153,13 +161,18 @@ class SlackActions(SystemFacade):
 
         async def act(key: str) -> Any:
             assert slack is not None
-            if not await self._redis.getdel(where):
+            if not await self._claim(thread["ts"], key):
                 return {"replied": "by the post that opened the thread"}
-            return await slack.post(thread["channel"], message, thread_ts=thread["ts"], key=key)
+            result = await slack.post(thread["channel"], message, thread_ts=thread["ts"], key=key)
+            await self._redis.delete(where)
+            return result
 
         async def resolve(key: str, intent: ActionRecord) -> Any:
             assert slack is not None
-            return await slack.find(thread["channel"], key, since=intent.started_at, thread_ts=thread["ts"])
+            found = await slack.find(thread["channel"], key, since=intent.started_at, thread_ts=thread["ts"])
+            if found is not None:
+                await self._redis.delete(where)
+            return found
 
         return await self._recorder.run(
             "slack.reply",
@@ -170,6 +183,15 @@ class SlackActions(SystemFacade):
             resolve=resolve,
             best_effort=best_effort,
         )
+
+    async def _claim(self, ts: str, key: str) -> bool:
+        """True if the action `key` is the one to reply "Resolved" in thread `ts`: the first to
+        claim it, or that same action resumed after an interruption."""
+        closer = self._keys.thread_closer(self._alert.fingerprint, ts)
+        if await self._redis.set(closer, key, nx=True, ex=CLOSER_TTL_S):
+            return True
+        held = await self._redis.get(closer)
+        return (held.decode() if isinstance(held, bytes) else held) == key
 
     async def _reply_resolved(self, thread: dict[str, Any], key: str) -> dict[str, str]:
         """Reply in a thread opened after its alert resolved; what to add to the post's result

@@ -152,25 +152,28 @@ async def test_entries_of_both_lanes_with_one_stream_id_are_both_tracked(
         assert len(await runtime.clients.commands.xrange(runtime.keys.lane(lane))) == 2
 
 
-async def test_only_a_high_lane_entry_runs_urgent(runtime: Runtime, registry: Registry) -> None:
+async def test_only_work_in_a_reserved_high_lane_slot_runs_urgent(
+    runtime: Runtime, registry: Registry
+) -> None:
     urgent: dict[str, bool] = {}
 
     async def pb(alert: Alert, ctx: Any) -> None:
-        urgent[alert.labels["severity"]] = URGENT.get()
+        urgent[alert.fingerprint] = URGENT.get()
 
     registry.add(spec("pb", pb))
     await runtime.queue.ensure_group()
-    pool = _pool(runtime)
-    warning, critical = make_alert(severity="warning"), make_alert(fingerprint="fp2", severity="critical")
+    pool = _pool(runtime, high_reserve=1)
+    queued = [make_alert(fingerprint=f"fp{i}", severity="critical") for i in range(2)]
     await runtime.queue.enqueue(
         [
-            ("w", msgspec.json.encode(warning).decode(), "", "+fp1", NORMAL),
-            ("c", msgspec.json.encode(critical).decode(), "", "+fp2", HIGH),
+            (f"c{i}", msgspec.json.encode(a).decode(), "", "+" + a.fingerprint, HIGH)
+            for i, a in enumerate(queued)
         ]
     )
-    for lane in (NORMAL, HIGH):
-        (entry,) = await runtime.queue.read_lane(lane, pool.consumer, 1, 10)
-        await pool._slots.acquire()
-        await pool._process(entry, pool._slots)
-    assert urgent == {"warning": False, "critical": True}
-    assert not URGENT.get()  # the caller's context is untouched
+    first, second = await runtime.queue.read_lane(HIGH, pool.consumer, 2, 10)
+    # As the high-lane reader runs one (a reserved slot) and the shared reader the other.
+    for entry, slots in ((first, pool._high_slots), (second, pool._slots)):
+        await slots.acquire()
+        await pool._process(entry, slots)
+    assert urgent == {"fp0": True, "fp1": False}
+    assert not URGENT.get()  # reset when the entry is done

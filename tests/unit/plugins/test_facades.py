@@ -15,6 +15,7 @@ from app.actions.lease_origins import LeaseOrigin, LeaseOrigins
 from app.actions.outside import Adapters
 from app.errors import PermanentError, TemporaryError
 from app.keys import Keys
+from app.models import ActionRecord
 from app.plugins.facades import FlagActions, KubeActions, PagerDutyActions
 from app.plugins.recorder import Recorder
 from tests.support.fakes import PagerDutyFake
@@ -112,38 +113,55 @@ async def test_a_resolve_while_the_page_is_in_flight_resolves_the_incident(
     assert pagerduty.actions("resolve")[0]["dedup_key"] == record.target and not await pd.paged()
 
 
-async def test_a_page_for_a_resolved_episode_goes_out_and_is_resolved_at_once(
+async def test_a_first_try_at_paging_a_resolved_episode_is_refused(
     adapters: Adapters, pagerduty: PagerDutyFake, aredis: Redis, ns: str
 ) -> None:
-    # Paging errs on the side of being seen: the page is not refused (a retried page may
-    # already have gone out), and no incident stays open.
     tombstone = Keys(ns).resolved("fp1", make_alert().episode)
     await aredis.set(tombstone, "1")
     late = await PagerDutyActions(**_parts(adapters, aredis, ns, tombstone=tombstone)).trigger("up")
-    assert late.status == "ok" and late.result["resolved"] == "the alert resolved while it was paged"
-    assert [e["event_action"] for e in pagerduty.events] == ["trigger", "resolve"]
-    assert not await aredis.exists(Keys(ns).incident("fp1"))
+    assert (late.status, late.reason) == ("refused", "the alert resolved before it was paged")
+    assert pagerduty.events == [] and not await aredis.exists(Keys(ns).incident("fp1"))
     # A playbook run on the resolve itself (on="resolved") is not a late firing run.
     on_resolve = PagerDutyActions(**_parts(adapters, aredis, ns, tombstone=tombstone, status="resolved"))
-    assert "resolved" not in (await on_resolve.trigger("resolved, but page")).result
+    assert (await on_resolve.trigger("resolved, but page")).status == "ok"
 
 
-async def test_a_late_resolve_that_fails_fails_the_attempt_so_it_is_retried(
+async def test_a_failed_late_resolve_is_retried_without_paging_again(
     adapters: Adapters, pagerduty: PagerDutyFake, aredis: Redis, ns: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     tombstone = Keys(ns).resolved("fp1", make_alert().episode)
-    await aredis.set(tombstone, "1")
+    persisted: list[ActionRecord] = []
+
+    async def persist(record: ActionRecord) -> None:
+        persisted.append(record)
+
+    def parts() -> dict[str, Any]:
+        completed = {r.index: r for r in persisted}
+        recorder = Recorder(
+            dry_run=False, paused=False, completed=completed, persist=persist, execution_id="ex-t"
+        )
+        return {**_parts(adapters, aredis, ns, tombstone=tombstone), "recorder": recorder}
+
+    assert adapters.pagerduty is not None
+    resolve = adapters.pagerduty.resolve
 
     async def unreachable(key: str) -> dict[str, Any]:
         raise TemporaryError("pagerduty resolve: connection refused")
 
-    assert adapters.pagerduty is not None
     monkeypatch.setattr(adapters.pagerduty, "resolve", unreachable)
-    pd = PagerDutyActions(**_parts(adapters, aredis, ns, tombstone=tombstone))
+    pagerduty.hold.clear()  # the resolve lands while the page is on its way
+    paging = asyncio.create_task(PagerDutyActions(**parts()).trigger("up"))
+    assert await asyncio.to_thread(pagerduty.held.wait, 10)
+    await aredis.set(tombstone, "1")
+    pagerduty.hold.set()
     with pytest.raises(TemporaryError, match="resolving failed: pagerduty resolve: connection refused"):
-        await pd.trigger("up")
-    # The incident is still known, so a retry (or the reconciler's resolve) can resolve it.
-    assert await pd.paged() and [e["event_action"] for e in pagerduty.events] == ["trigger"]
+        await paging
+    assert [r.status for r in persisted] == ["pending"]  # the write-ahead intent of the page
+    monkeypatch.setattr(adapters.pagerduty, "resolve", resolve)
+    retried = await PagerDutyActions(**parts()).trigger("up")  # the attempt, retried
+    assert retried.status == "ok" and retried.result["resolved"] == "the alert resolved while it was paged"
+    assert [e["event_action"] for e in pagerduty.events] == ["trigger", "resolve"]  # paged once
+    assert not await aredis.exists(Keys(ns).incident("fp1"))
 
 
 async def test_kube_restart_through_the_guardrails(

@@ -80,19 +80,33 @@ async def test_closing_a_thread_replies_once_and_ends_it(
     assert await resolved.close_thread("again") is None and len(slack.messages) == 2
 
 
-async def test_a_thread_taken_by_the_post_that_opened_it_is_not_replied_to_twice(
+async def test_a_thread_claimed_by_the_post_that_opened_it_is_not_replied_to_twice(
     adapters: Adapters, slack: SlackFake, aredis: Redis, ns: str
 ) -> None:
-    class SeesTheThread(SlackActions):
-        """The resolve read the thread, then the late post took the key before this replied."""
-
-        async def _thread(self) -> dict[str, str] | None:
-            return {"channel": "C0ALERTS", "ts": "1700000000.000100"}
-
-    resolved = SeesTheThread(**_parts(adapters, aredis, ns, status="resolved"))
+    firing = SlackActions(**_parts(adapters, aredis, ns))
+    await firing.post(None, "latency up")
+    (top,) = slack.top_level()
+    # The late post claimed the thread first (its action key), then this resolve reads it.
+    await aredis.set(Keys(ns).thread_closer("fp1", top["ts"]), "ex-firing:3")
+    resolved = SlackActions(**_parts(adapters, aredis, ns, status="resolved"))
     closed = await resolved.close_thread("Resolved: mitigations released.")
     assert closed is not None and closed.result == {"replied": "by the post that opened the thread"}
-    assert slack.messages == []
+    assert slack.replies() == []
+
+
+async def test_a_resumed_close_keeps_its_claim_and_replies(
+    adapters: Adapters, slack: SlackFake, aredis: Redis, ns: str
+) -> None:
+    firing = SlackActions(**_parts(adapters, aredis, ns))
+    await firing.post(None, "latency up")
+    (top,) = slack.top_level()
+    # An earlier try of this very action (execution ex-t, index 0) claimed it, then stopped.
+    await aredis.set(Keys(ns).thread_closer("fp1", top["ts"]), "ex-t:0")
+    resolved = SlackActions(**_parts(adapters, aredis, ns, status="resolved"))
+    closed = await resolved.close_thread("Resolved: mitigations released.")
+    assert closed is not None and closed.status == "ok"
+    (reply,) = slack.replies()
+    assert reply["thread_ts"] == top["ts"] and not await resolved.has_thread()
 
 
 async def test_a_failed_post_is_recorded_and_does_not_raise(
