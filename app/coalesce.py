@@ -24,9 +24,10 @@ from redis.exceptions import NoScriptError
 from app.redis_packing import batch_deadline
 
 MAX_CALLERS = 256
-# True in the task of an execution in a reserved high-lane slot (app/engine/workers.py): under
-# a storm a batch in flight carries hundreds of callers, and waiting for it on every round trip
-# would add up. Tasks started from such an execution inherit it: a long-lived one must reset it.
+# True in the task of a high-lane execution, up to HIGH_LANE_WORKERS at once (set in
+# app/engine/workers.py): under a storm a batch in flight carries hundreds of callers, and
+# waiting for it on every round trip would add up. Tasks started from such an execution
+# inherit it: a long-lived one must reset it.
 URGENT: ContextVar[bool] = ContextVar("autonomic_urgent", default=False)
 
 

@@ -81,6 +81,7 @@ class WorkerPool:
         # By (lane, id): one intake call gives the same stream ids to entries of both lanes.
         self._inflight: dict[tuple[str, str], tuple[Entry, asyncio.Task[None]]] = {}
         self._shared = 0  # entries in flight in the shared slots
+        self._urgent = 0  # high-lane entries in flight whose Redis calls skip the batch queue
         self._stopping = asyncio.Event()
         self._loops: list[asyncio.Task[None]] = []
         self._redis_down = False
@@ -196,10 +197,12 @@ class WorkerPool:
             self._shared += 1
 
     async def _process(self, entry: Entry, slots: asyncio.Semaphore) -> None:
-        # Work in a reserved high-lane slot does not queue its Redis calls behind the batch in
-        # flight (app/coalesce.py); at most `high_reserve` such pipelines go out at once, and a
-        # storm of critical alerts in the shared slots is still coalesced.
-        urgent = URGENT.set(slots is self._high_slots)
+        # Up to `high_reserve` high-lane executions at once do not queue their Redis calls behind
+        # the batch in flight (app/coalesce.py); in a storm of critical alerts the rest are
+        # coalesced as usual.
+        urgent = entry.lane == HIGH and self._urgent < max(1, self.high_reserve)
+        self._urgent += urgent
+        token = URGENT.set(urgent)
         try:
             await self._handle(entry)
         except asyncio.CancelledError:
@@ -210,7 +213,8 @@ class WorkerPool:
         except Exception:
             log.exception("entry processing crashed", entry=entry.id)
         finally:
-            URGENT.reset(urgent)
+            URGENT.reset(token)
+            self._urgent -= urgent
             self._inflight.pop((entry.lane, entry.id), None)
             if slots is self._slots:
                 self._shared -= 1

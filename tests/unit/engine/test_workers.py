@@ -152,28 +152,35 @@ async def test_entries_of_both_lanes_with_one_stream_id_are_both_tracked(
         assert len(await runtime.clients.commands.xrange(runtime.keys.lane(lane))) == 2
 
 
-async def test_only_work_in_a_reserved_high_lane_slot_runs_urgent(
-    runtime: Runtime, registry: Registry
-) -> None:
+async def test_high_lane_entries_run_urgent_up_to_the_reserve(runtime: Runtime, registry: Registry) -> None:
     urgent: dict[str, bool] = {}
+    hold = asyncio.Event()
 
     async def pb(alert: Alert, ctx: Any) -> None:
         urgent[alert.fingerprint] = URGENT.get()
+        if alert.fingerprint == "fp0":
+            await hold.wait()
 
     registry.add(spec("pb", pb))
     await runtime.queue.ensure_group()
-    pool = _pool(runtime, high_reserve=1)
-    queued = [make_alert(fingerprint=f"fp{i}", severity="critical") for i in range(2)]
-    await runtime.queue.enqueue(
-        [
-            (f"c{i}", msgspec.json.encode(a).decode(), "", "+" + a.fingerprint, HIGH)
-            for i, a in enumerate(queued)
-        ]
-    )
+    pool = _pool(runtime, concurrency=3, high_reserve=1)
+    alerts = [make_alert(fingerprint=f"fp{i}", severity="critical") for i in range(3)]
+    lanes = [HIGH, HIGH, NORMAL]
+    items = [
+        (f"e{i}", msgspec.json.encode(a).decode(), "", "+" + a.fingerprint, lane)
+        for i, (a, lane) in enumerate(zip(alerts, lanes, strict=True))
+    ]
+    await runtime.queue.enqueue(items)
     first, second = await runtime.queue.read_lane(HIGH, pool.consumer, 2, 10)
-    # As the high-lane reader runs one (a reserved slot) and the shared reader the other.
-    for entry, slots in ((first, pool._high_slots), (second, pool._slots)):
-        await slots.acquire()
-        await pool._process(entry, slots)
-    assert urgent == {"fp0": True, "fp1": False}
-    assert not URGENT.get()  # reset when the entry is done
+    (normal,) = await runtime.queue.read_lane(NORMAL, pool.consumer, 1, 10)
+    for _ in range(3):
+        await pool._slots.acquire()
+    held = asyncio.create_task(pool._process(first, pool._slots))
+    while "fp0" not in urgent:  # the first high-lane entry is in its playbook
+        await asyncio.sleep(0)
+    await pool._process(second, pool._slots)  # the reserve (1) is taken: coalesced
+    await pool._process(normal, pool._slots)
+    hold.set()
+    await held
+    assert urgent == {"fp0": True, "fp1": False, "fp2": False}
+    assert pool._urgent == 0 and not URGENT.get()
