@@ -60,7 +60,7 @@ class Coalescer:
         add(pipe)
         async with batch_deadline(self._deadline):
             replies: list[Any] = await pipe.execute(raise_on_error=False)
-        error = next((r for r in replies if isinstance(r, Exception)), None)
+        error = _first_error(replies)
         if error is not None:
             raise error
         return replies
@@ -84,11 +84,16 @@ class Coalescer:
                 offset += count
                 if future.done():
                     continue
-                error = next((r for r in mine if isinstance(r, Exception)), None)
+                error = _first_error(mine)
                 if error is not None:  # one caller's failing command does not fail the others
                     future.set_exception(error)
                 else:
                     future.set_result(mine)
+
+
+def _first_error(replies: list[Any]) -> Exception | None:
+    """The first command error among one caller's replies (pipelines return errors as values)."""
+    return next((r for r in replies if isinstance(r, Exception)), None)
 
 
 class CoalescedScript:

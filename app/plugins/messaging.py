@@ -17,7 +17,7 @@ from typing import Any
 
 import msgspec
 
-from app.actions.slack import build_message
+from app.actions.slack import Message, build_message
 from app.models import ActionRecord
 from app.plugins.facades import STATE_TTL_S, SystemFacade
 
@@ -105,14 +105,7 @@ class SlackActions(SystemFacade):
         slack = self._adapters.slack
         thread = await self._thread()
         channel = thread["channel"] if thread else self._adapters.slack_channel
-        message = build_message(
-            title=self._alert.name or "alert",
-            text=text,
-            status=self._alert.status,
-            labels={},
-            actions=[],
-            links={},
-        )
+        message = self._reply_message(text, self._alert.status)
 
         async def done(result: dict[str, Any]) -> dict[str, Any]:
             if self._alert.status == "resolved":  # the next episode starts a new thread
@@ -150,14 +143,7 @@ class SlackActions(SystemFacade):
         thread = await self._thread()
         if thread is None:
             return None
-        message = build_message(
-            title=self._alert.name or "alert",
-            text=text,
-            status=self._alert.status,
-            labels={},
-            actions=[],
-            links={},
-        )
+        message = self._reply_message(text, self._alert.status)
 
         async def act(key: str) -> Any:
             assert slack is not None
@@ -198,19 +184,18 @@ class SlackActions(SystemFacade):
         (a failed reply is noted there: the post itself succeeded)."""
         slack = self._adapters.slack
         assert slack is not None
-        closing = build_message(
-            title=self._alert.name or "alert",
-            text=RESOLVED_REPLY,
-            status="resolved",
-            labels={},
-            actions=[],
-            links={},
-        )
+        closing = self._reply_message(RESOLVED_REPLY, "resolved")
         try:
             await slack.post(thread["channel"], closing, thread_ts=thread["ts"], key=f"{key}:resolved")
         except Exception as exc:
             return {"resolved_reply_failed": self._adapters.redact(str(exc))}
         return {"resolved": "the alert resolved while it was posted"}
+
+    def _reply_message(self, text: str, status: str) -> Message:
+        """A reply in the alert's thread: its name and `text`, no labels, actions or links."""
+        return build_message(
+            title=self._alert.name or "alert", text=text, status=status, labels={}, actions=[], links={}
+        )
 
     async def _thread(self) -> dict[str, str] | None:
         raw = await self._redis.get(self._keys.thread(self._alert.fingerprint))
